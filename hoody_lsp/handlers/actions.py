@@ -1,0 +1,12 @@
+"""textDocument/codeAction (being built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hoody_lsp.server import HoodyServer
+
+
+def register(server: HoodyServer) -> None:
+    return None

@@ -1,0 +1,209 @@
+"""Composition root: builds the language server, owns its state, registers every handler.
+
+State owned here (and only here): the resolved settings and their raw layers, the client's flags, the open
+documents, the backend (built lazily, rebuilt when the settings that route requests change), the backend's
+health, the context engine, the inline engine, and the running commands. Handlers (`handlers/`) stay thin:
+they take a snapshot, call a service or the pure core, and convert to LSP types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from hoody_lsp import __version__
+from hoody_lsp.backends.base import Backend
+from hoody_lsp.capabilities import ClientFlags
+from hoody_lsp.context import ContextEngine, is_secret_path, redact
+from hoody_lsp.documents import DocumentStore, Snapshot
+from hoody_lsp.logs import register_secret
+from hoody_lsp.services.health import BackendHealth, Level
+from hoody_lsp.services.inline import InlineEngine
+from hoody_lsp.settings import Settings, environment_layer, resolve
+
+log = logging.getLogger(__name__)
+
+_LEVELS = {
+    "error": types.MessageType.Error,
+    "warning": types.MessageType.Warning,
+    "info": types.MessageType.Info,
+}
+
+
+class HoodyProtocol(LanguageServerProtocol):
+    """pygls' protocol, with text synchronisation left to our own `DocumentStore`.
+
+    pygls would keep a second copy of every document and apply each change to it before our handler runs (an
+    exception there would skip ours); the overrides below only hand the notification to our handlers.
+    `$/cancelRequest` is also reported to the server, because pygls does not cancel a running command.
+    """
+
+    _server: HoodyServer
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        self._server.request_cancelled(msg_id)
+
+
+class HoodyServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("hoody-lsp", __version__, protocol_cls=HoodyProtocol)
+        self.flags = ClientFlags()
+        self.documents = DocumentStore()
+        self.env_layer: dict[str, Any] = environment_layer(os.environ)
+        self.init_layer: dict[str, Any] = {}
+        self.config_layer: dict[str, Any] = {}
+        self.settings, warnings = resolve(self.env_layer)
+        self._pending_warnings = warnings
+        self._told_warnings: set[str] = set()
+        self._backend: Backend | None = None
+        self._old_backends: set[asyncio.Task[None]] = set()
+        self.health = BackendHealth(self.notify)
+        self.context_engine = ContextEngine(exclude=self.settings.context.exclude)
+        self.inline = InlineEngine(
+            backend=self.backend,
+            health=self.health,
+            settings=lambda: self.settings,
+            context=self._inline_context,
+            allowed=self.path_allowed,
+            redact=redact,
+        )
+        self.background: set[asyncio.Task[Any]] = set()
+        self.cancel_listeners: dict[Any, list[Any]] = {}
+        self.shutting_down = False
+        self.watching_files = False
+        # per document: callbacks told of every change (spans in code points of the text before it)
+        self.change_listeners: dict[str, list[Callable[[Snapshot, list[tuple[int, int, int]]], None]]] = {}
+        register_secret(self.settings.key())
+
+    # -- settings and backend -------------------------------------------------------------------------
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from hoody_lsp.backends import make_backend
+
+            self._backend = make_backend(self.settings)
+        return self._backend
+
+    def apply_settings(self) -> None:
+        """Re-resolve every layer; rebuild the backend when where requests go has changed."""
+        settings, warnings = resolve(self.env_layer, self.init_layer, self.config_layer)
+        register_secret(settings.key())
+        routing_changed = settings.routing_fingerprint() != self.settings.routing_fingerprint()
+        self.settings = settings
+        self.context_engine.set_exclude(settings.context.exclude)
+        if routing_changed:
+            self.health.settings_changed()
+            self.inline.reset()
+            old, self._backend = self._backend, None
+            if old is not None:
+                self.spawn(old.aclose())
+        self._pending_warnings.extend(warnings)
+        self.flush_warnings()
+
+    def flush_warnings(self) -> None:
+        for warning in self._pending_warnings:
+            if warning not in self._told_warnings:
+                self._told_warnings.add(warning)
+                self.notify("warning", warning)
+        self._pending_warnings = []
+
+    # -- helpers for handlers -------------------------------------------------------------------------
+
+    def notify(self, level: Level, text: str) -> None:
+        log.info("message to the user (%s): %s", level, text)
+        try:
+            self.window_show_message(types.ShowMessageParams(type=_LEVELS[level], message=text))
+        except Exception:  # no transport (tests, shutdown): the log has it
+            log.debug("could not show message", exc_info=True)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    def snapshot(self, uri: str) -> Snapshot | None:
+        return self.documents.get(uri)
+
+    def document_changed(self, snap: Snapshot, spans: list[tuple[int, int, int]]) -> None:
+        for callback in list(self.change_listeners.get(snap.uri, ())):
+            callback(snap, spans)
+
+    def path_allowed(self, path: str) -> bool:
+        if is_secret_path(path):
+            return False
+        return self.context_engine.is_allowed(path)
+
+    def _inline_context(self, query: Any, budget: int) -> list[Any]:
+        from hoody_lsp.handlers.common import gather_context
+
+        return gather_context(self, query.path, query.text, query.offset, query.language, budget)
+
+    def request_cancelled(self, msg_id: Any) -> None:
+        for callback in self.cancel_listeners.pop(msg_id, []):
+            callback()
+
+    async def close_everything(self) -> None:
+        """Shutdown: close every upstream stream and the HTTP client."""
+        self.shutting_down = True
+        self.inline.close_all()
+        from hoody_lsp.handlers.commands import cancel_all_commands
+
+        await cancel_all_commands(self)
+        for task in list(self.background):
+            task.cancel()
+        if self._backend is not None:
+            await self._backend.aclose()
+            self._backend = None
+
+
+def create_server() -> HoodyServer:
+    from hoody_lsp.handlers import actions, commands, context, documents, inline, lifecycle
+
+    server = HoodyServer()
+    for module in (lifecycle, documents, inline, actions, commands, context):
+        module.register(server)
+    return server
+
+
+def serve(tcp: tuple[str, int] | None = None) -> int:
+    server = create_server()
+    # pygls logs every message at INFO; keep its chatter out unless debugging
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+    if tcp:
+        server.start_tcp(*tcp)
+    else:
+        server.start_io()
+    return 0
+
+
+def layer_from(value: Any) -> dict[str, Any]:
+    """A settings layer from whatever the client sent (dict, or None)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    return {}

@@ -1,0 +1,1 @@
+"""Stateful services over time (asyncio, no pygls): backend health, inline completions, commands."""
