@@ -331,8 +331,10 @@ class InlineEngine:
         if stream is None:
             return None
         typed = typed_since(stream.anchor_prefix, stream.anchor_suffix, query.prefix, query.suffix)
+        # usable when the user typed exactly what it generated so far (nothing generated yet proves nothing)
         usable = typed is not None and (
-            stream.text.startswith(typed) or (not stream.done and typed.startswith(stream.text))
+            stream.text.startswith(typed)
+            or (not stream.done and bool(stream.text) and typed.startswith(stream.text))
         )
         if usable and not (stream.done and stream.failed):
             stream.keep()

@@ -158,17 +158,34 @@ class Editor:
             return []
         return list(result.items if isinstance(result, types.InlineCompletionList) else result)
 
-    def inline_request(self, uri: str, position: types.Position, *, invoked: bool = False) -> Any:
-        """Send an inline request without awaiting it (returns the pending future)."""
+    def inline_request(
+        self, uri: str, position: types.Position, *, invoked: bool = False
+    ) -> tuple[str, asyncio.Future[Any]]:
+        """Send an inline request without awaiting it: (message id, future of the raw result)."""
+        import uuid
+
         kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
-        return self.client.protocol.send_request_async(
+        msg_id = str(uuid.uuid4())
+        future = self.client.protocol.send_request(
             types.TEXT_DOCUMENT_INLINE_COMPLETION,
             types.InlineCompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 position=position,
                 context=types.InlineCompletionContext(trigger_kind=kind),
             ),
+            msg_id=msg_id,
         )
+        return msg_id, asyncio.wrap_future(future)
+
+    def cancel(self, msg_id: str) -> None:
+        """Send `$/cancelRequest` for a request sent earlier."""
+        self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+
+    @staticmethod
+    def items_of(result: Any) -> list[types.InlineCompletionItem]:
+        if result is None:
+            return []
+        return list(result.items if isinstance(result, types.InlineCompletionList) else result)
 
     async def completion(self, uri: str, position: types.Position) -> types.CompletionList | None:
         result = await self.client.text_document_completion_async(
