@@ -63,8 +63,6 @@ _TAG_ALIASES: dict[str, frozenset[str]] = {
     "powershell": frozenset({"powershell", "ps1", "pwsh"}),
 }
 
-_MAX_ECHO_LINES = 30
-
 
 @dataclass(frozen=True, slots=True)
 class _Block:
@@ -290,22 +288,26 @@ def _meaningful(lines: list[str]) -> bool:
 
 
 def _drop_leading_echo(code: list[str], context: list[str]) -> list[str]:
-    ctx = [line.strip() for line in context if line.strip()][-_MAX_ECHO_LINES:]
+    """Without the longest run of leading code lines that repeats the end of `context` (the lines before)."""
+    ctx = [line.strip() for line in context if line.strip()]
     nonblank = [i for i, line in enumerate(code) if line.strip()]
+    stripped = [code[i].strip() for i in nonblank]
     for k in range(min(len(ctx), len(nonblank) - 1), 0, -1):  # always keep one line of code
-        head = [code[i].strip() for i in nonblank[:k]]
-        if head == ctx[len(ctx) - k :] and _meaningful(head):
+        # Cheap test first: the last echoed line is the line just before the region.
+        if stripped[k - 1] == ctx[-1] and stripped[:k] == ctx[len(ctx) - k :] and _meaningful(stripped[:k]):
             return code[nonblank[k - 1] + 1 :]
     return code
 
 
 def _drop_trailing_echo(code: list[str], context: list[str]) -> list[str]:
-    ctx = [line.strip() for line in context if line.strip()][:_MAX_ECHO_LINES]
+    """Without the longest run of trailing code lines that repeats the start of `context` (lines after)."""
+    ctx = [line.strip() for line in context if line.strip()]
     nonblank = [i for i, line in enumerate(code) if line.strip()]
+    stripped = [code[i].strip() for i in nonblank]
     for k in range(min(len(ctx), len(nonblank) - 1), 0, -1):
-        tail = [code[i].strip() for i in nonblank[len(nonblank) - k :]]
-        if tail == ctx[:k] and _meaningful(tail):
-            return code[: nonblank[len(nonblank) - k]]
+        first = len(nonblank) - k
+        if stripped[first] == ctx[0] and stripped[first:] == ctx[:k] and _meaningful(stripped[first:]):
+            return code[: nonblank[first]]
     return code
 
 
@@ -349,6 +351,10 @@ def fit_to_target(code: str, *, original: str, before: str, after: str, indent: 
         lines = _drop_leading_echo(lines, [strip_line_break(line) for line in before_lines])
     if ends_at_line_end:
         lines = _drop_trailing_echo(lines, [strip_line_break(line) for line in after_lines])
+    while not lines[0].strip():  # blank lines left between the echo and the code
+        lines.pop(0)
+    while not lines[-1].strip():
+        lines.pop()
 
     lines = _convert_indentation(lines, indent)
     code_base = _common_ws_prefix(lines) or ""

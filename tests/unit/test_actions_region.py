@@ -50,7 +50,7 @@ def test_bad_change_is_rejected() -> None:
     st.text(alphabet="ab\r\n😀 ", max_size=30),
     st.data(),
 )
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_mapping_keeps_the_region_text(doc: str, data: st.DataObject) -> None:
     """After any change outside the region, the mapped region holds the same text; inside: None."""
     start = data.draw(st.integers(0, len(doc)))

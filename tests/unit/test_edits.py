@@ -57,13 +57,13 @@ def _check(original: str, new: str) -> list[Edit]:
 
 
 @given(texts, texts)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_minimal_edits_turn_original_into_new(original: str, new: str) -> None:
     _check(original, new)
 
 
 @given(related_texts())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_related_texts(pair: tuple[str, str]) -> None:
     original, new = pair
     _check(original, new)
@@ -79,7 +79,7 @@ LINES = ["a\n", "b\r\n", "😀\n", "\n", "x = 1\n", "    return 1\r\n", "}\n"]
     st.sampled_from([*LINES, "new line\n", "😀😀\r\n"]),
     st.sampled_from(["insert", "delete", "replace"]),
 )
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_one_changed_line_costs_at_most_that_line(lines: list[str], i: int, piece: str, op: str) -> None:
     """Unchanged lines are never rewritten: changing one line replaces at most that line's characters."""
     i = min(i, len(lines))
@@ -101,6 +101,7 @@ def test_one_changed_line_costs_at_most_that_line(lines: list[str], i: int, piec
 
 
 @given(texts)
+@settings(max_examples=50)
 def test_identical_texts_give_no_edits(text: str) -> None:
     assert minimal_edits(text, text) == []
 
@@ -205,6 +206,7 @@ def test_positions_reject_bad_input() -> None:
 
 
 @given(texts)
+@settings(max_examples=60)
 def test_positions_round_trip(text: str) -> None:
     index = LineIndex(text)
     for offset in range(len(text) + 1):
@@ -216,6 +218,7 @@ def test_positions_round_trip(text: str) -> None:
 
 
 @given(texts)
+@settings(max_examples=60)
 def test_split_lines_rejoins_and_matches_line_starts(text: str) -> None:
     lines = split_lines(text)
     assert "".join(lines) == text
