@@ -54,10 +54,12 @@ def complete_lines(text: str) -> str:
 class LiveRegion:
     """One command's region while its generated text streams into the buffer."""
 
-    def __init__(self, start: int, original: str) -> None:
+    def __init__(self, start: int, original: str, *, current: str | None = None) -> None:
+        """A region at `start` whose text before the command was `original`; the buffer holds `current` there
+        now (default: still `original`)."""
         self.original = original  # the text the command replaces, for `restore_edits`
-        self.current = original  # what the buffer holds in the region (once pending edits are applied)
-        self.region: Region | None = Region(start, start + len(original))  # None: the user edited inside
+        self.current = original if current is None else current  # what the buffer holds in the region
+        self.region: Region | None = Region(start, start + len(self.current))  # None: the user edited inside
         self._pending_extent: int | None = None  # while our edit is pending: how far it may reach
 
     @property
@@ -108,6 +110,26 @@ class LiveRegion:
         mapped = map_through_change(region, change_start, change_end, new_len)
         self.region = mapped
         return mapped is not None
+
+    def mark_broken(self) -> None:
+        """Give the region up (e.g. the document no longer holds what we expect there)."""
+        self.region = None
+        self._pending_extent = None
+
+    def rollback(self, previous: str, document: str) -> bool:
+        """The client did not apply our pending edit: the region holds `previous` again, if `document` (the
+        current text) shows it there; else the region is broken. Returns False when broken."""
+        self._pending_extent = None
+        region = self.region
+        if region is None:
+            return False
+        end = region.start + len(previous)
+        if document[region.start : end] != previous:
+            self.region = None
+            return False
+        self.current = previous
+        self.region = Region(region.start, end)
+        return True
 
     def confirm(self, document: str) -> bool:
         """After our edits were applied: end the pending state and check the document holds the expected text

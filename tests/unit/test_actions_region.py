@@ -175,3 +175,34 @@ def test_a_shorter_step_and_back_to_empty() -> None:
     assert live.region == Region(0, 0)
     doc = apply_edits(doc, live.restore_edits())
     assert doc == "abc\ntail"
+
+
+def test_a_region_already_holding_other_text() -> None:
+    live = LiveRegion(2, "old", current="new text")
+    assert live.region == Region(2, 10)
+    assert live.restore_edits() == [Edit(2, 10, "old")]
+
+
+def test_rollback_after_the_client_refused_our_edit() -> None:
+    doc = "ab old cd"
+    live = LiveRegion(3, "old")
+    live.advance("brand new")
+    assert live.pending
+    # The edit never reached the buffer: the region holds "old" again and the next step starts from it.
+    assert live.rollback("old", doc)
+    assert not live.pending
+    assert live.advance("older") == [Edit(6, 6, "er")]
+
+
+def test_rollback_breaks_when_the_document_moved_on() -> None:
+    live = LiveRegion(3, "old")
+    live.advance("new")
+    assert not live.rollback("old", "ab OLD cd")
+    assert live.broken
+
+
+def test_mark_broken() -> None:
+    live = LiveRegion(0, "x")
+    live.mark_broken()
+    assert live.broken
+    assert not live.confirm("x")
