@@ -27,7 +27,7 @@ from hoody_lsp.documents import DocumentStore, Snapshot
 from hoody_lsp.logs import register_secret
 from hoody_lsp.services.health import BackendHealth, Level
 from hoody_lsp.services.inline import InlineEngine
-from hoody_lsp.settings import Settings, environment_layer, resolve
+from hoody_lsp.settings import environment_layer, resolve
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,15 @@ class HoodyServer(LanguageServer):
             context=self._inline_context,
             allowed=self.path_allowed,
             redact=redact,
+            # benchmarks compare with and without early answers; not a user setting
+            early_answer=os.environ.get("HOODY_EARLY_ANSWER", "1") != "0",
         )
         self.background: set[asyncio.Task[Any]] = set()
         self.cancel_listeners: dict[Any, list[Any]] = {}
         self.shutting_down = False
         self.watching_files = False
+        # set once the editor's configuration has been read (requests wait for it, briefly)
+        self.config_ready = asyncio.Event()
         # per document: callbacks told of every change (spans in code points of the text before it)
         self.change_listeners: dict[str, list[Callable[[Snapshot, list[tuple[int, int, int]]], None]]] = {}
         register_secret(self.settings.key())
@@ -107,6 +111,13 @@ class HoodyServer(LanguageServer):
 
             self._backend = make_backend(self.settings)
         return self._backend
+
+    def warm_up(self) -> None:
+        """Build the backend (imports httpx, opens its client) now rather than on the first keystroke."""
+        try:
+            self.backend()
+        except Exception:
+            log.exception("could not build the backend")
 
     def apply_settings(self) -> None:
         """Re-resolve every layer; rebuild the backend when where requests go has changed."""
@@ -191,10 +202,11 @@ def create_server() -> HoodyServer:
 
 
 def serve(tcp: tuple[str, int] | None = None) -> int:
-    server = create_server()
-    # pygls logs every message at INFO; keep its chatter out unless debugging
+    # pygls logs every message and httpx every request at INFO; keep that chatter out unless debugging
     if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("pygls").setLevel(logging.WARNING)
+        for name in ("pygls", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    server = create_server()
     if tcp:
         server.start_tcp(*tcp)
     else:

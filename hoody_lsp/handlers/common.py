@@ -55,7 +55,7 @@ def gather_context(
     return [
         ContextItem(
             path=s.rel, content=s.content, start_line=s.start_line, end_line=s.end_line,
-            kind=s.kind,  # type: ignore[arg-type]
+            kind=s.kind,
         )
         for s in snippets
     ]

@@ -5,6 +5,8 @@ Both answer through the same `InlineEngine`; a failing backend gives an empty an
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CONFIG_WAIT_S = 2.0
 COMPLETION_TRIGGERS = [".", "(", "[", "{", ",", "=", ":", " "]
 
 
@@ -83,6 +86,9 @@ async def _suggest(
     invoked: bool,
     options: types.FormattingOptions | None,
 ) -> tuple[Suggestion | None, Snapshot | None]:
+    if not ls.config_ready.is_set():  # the first request may race the configuration pull
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.config_ready.wait(), CONFIG_WAIT_S)
     snap = ls.snapshot(uri)
     if snap is None:
         return None, None

@@ -31,6 +31,8 @@ def register(server: HoodyServer) -> None:
         ls.documents.encoding = negotiated_encoding(params.capabilities)
         ls.init_layer = layer_from(params.initialization_options)
         ls.apply_settings()
+        if not ls.flags.configuration:
+            ls.config_ready.set()
         for root in _workspace_roots(params):
             ls.context_engine.add_workspace(root)
         log.info("client %r, position encoding %s", ls.flags.name, ls.documents.encoding)
@@ -39,8 +41,12 @@ def register(server: HoodyServer) -> None:
     async def initialized(ls: HoodyServer, params: types.InitializedParams) -> None:
         if ls.process_id:
             ls.spawn(_watch_parent(ls, ls.process_id))
-        await _pull_configuration(ls)
+        try:
+            await _pull_configuration(ls)
+        finally:
+            ls.config_ready.set()
         ls.flush_warnings()
+        ls.warm_up()
         if ls.flags.watched_files_dynamic:
             await _register_watchers(ls)
         ls.spawn(_index(ls))

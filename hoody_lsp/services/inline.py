@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -198,6 +197,8 @@ class Debouncer:
     PAUSE_S = 0.8
     MIN_S = 0.015
     MAX_S = 0.3
+    DEFAULT_S = 0.075  # while the rhythm is not known yet
+    HUMAN_GAP_S = 0.01  # closer requests were queued behind each other, not typed
 
     def __init__(self) -> None:
         self._gaps: deque[float] = deque(maxlen=32)
@@ -209,10 +210,18 @@ class Debouncer:
     def delay(self, gap: float) -> float:
         if gap >= self.PAUSE_S:
             return self.MIN_S
-        self._gaps.append(gap)
-        rhythm = statistics.median(self._gaps)
+        if gap >= self.HUMAN_GAP_S:
+            self._gaps.append(gap)
+        if len(self._gaps) < 3:
+            rhythm = self.DEFAULT_S
+        else:
+            gaps = sorted(self._gaps)
+            # cover the user's usual gap between keys with margin (keys arrive with jitter)
+            rhythm = max(2.0 * gaps[len(gaps) // 2], 1.5 * gaps[(len(gaps) * 3) // 4])
         slack = 0.0 if self._latency is None else min(0.05, self._latency * 0.05)
-        return min(self.MAX_S, max(self.MIN_S, rhythm * 1.6 + slack))
+        delay = min(self.MAX_S, max(self.MIN_S, rhythm + slack))
+        log.debug("debounce %.0f ms (gap %.0f ms)", delay * 1000, gap * 1000)
+        return delay
 
 
 class InlineEngine:
@@ -224,6 +233,7 @@ class InlineEngine:
         context: ContextProvider,
         allowed: Callable[[str], bool],
         redact: Callable[[str], str],
+        early_answer: bool = True,
     ) -> None:
         self._backend = backend
         self._health = health
@@ -231,6 +241,7 @@ class InlineEngine:
         self._context = context
         self._allowed = allowed
         self._redact = redact
+        self._early_answer = early_answer
         self._docs: dict[str, _DocState] = {}
         self._cache: OrderedDict[str, list[_CacheEntry]] = OrderedDict()
         self.debouncer = Debouncer()
@@ -416,8 +427,8 @@ class InlineEngine:
         stream.users += 1
         try:
             while True:
-                if state.generation != generation:
-                    return None
+                if state.generation != generation or stream.failed:
+                    return None  # superseded, or the backend failed: a failure answers nothing
                 typed = typed_since(stream.anchor_prefix, stream.anchor_suffix, query.prefix, query.suffix)
                 if typed is None:
                     return None
@@ -456,7 +467,7 @@ class InlineEngine:
                 if not (newline and first.strip()):
                     return None
                 final = True
-            elif "\n" not in remainder.lstrip("\r\n"):
+            elif not self._early_answer or "\n" not in remainder.lstrip("\r\n"):
                 return None
         ctx = CursorContext(
             prefix=query.prefix[-PREFIX_CHARS:],

@@ -349,7 +349,9 @@ async def editor_session(
     def register_capability(params: types.RegistrationParams) -> None:
         return None
 
-    cmd = [sys.executable, "-m", "hoody_lsp", *(args or [])]
+    # HOODY_LSP_TEST_CMD runs the suite against another server command (e.g. an installed binary)
+    base = os.environ.get("HOODY_LSP_TEST_CMD", "").split() or [sys.executable, "-m", "hoody_lsp"]
+    cmd = [*base, *(args or [])]
     if log_file is not None:
         cmd += ["--log-file", str(log_file), "--log-level", "debug"]
     await client.start_io(*cmd, env=server_env(fake_url, env))

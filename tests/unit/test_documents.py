@@ -71,7 +71,7 @@ def test_store_applies_incremental_and_full_changes() -> None:
     assert store.change("missing", 1, [(None, "x")]) is None
 
 
-_CHARS = st.sampled_from(list("ab \t\n\r") + ["\r\n", "😋", "日", "e\u0301", "\u2028"])
+_CHARS = st.sampled_from([*"ab \t\n\r", "\r\n", "😋", "日", "e\u0301", "\u2028"])
 _TEXT = st.lists(_CHARS, max_size=30).map("".join)
 
 
