@@ -32,6 +32,10 @@ _SPECIAL_TOKEN = re.compile(
     r"|<start_of_turn>(?:model|user)?[ \t]*\n?"
     r"|<\|[A-Za-z0-9_.\-/]{1,40}\|>|<｜[^｜\n]{1,40}｜>|<s>"
 )
+# Reasoning models think aloud first; that text is never code for the target.
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL)
+_REASONING_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>")
+_REASONING_OPEN = re.compile(r"\s*<(?:think|thinking|reasoning)>")
 # While streaming, a special token or a fence may be cut in the middle: hold such a tail back.
 _PARTIAL_TOKEN_TAIL = re.compile(r"<[|｜/]?[A-Za-z0-9_▁.\-]*[|｜]?\Z")
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
@@ -77,6 +81,20 @@ def _language_tags(language: str | None) -> frozenset[str]:
         return frozenset()
     language = language.lower()
     return _TAG_ALIASES.get(language, frozenset({language}))
+
+
+def strip_reasoning(answer: str, *, partial: bool = False) -> str:
+    """Without a reasoning model's thinking (`<think>...</think>`; also a lone `</think>` whose opening tag
+    was in the prompt). While streaming, an unclosed leading `<think>` means nothing to show yet; in a final
+    answer only its tag goes (the model forgot to close it)."""
+    answer = _REASONING.sub("", answer)
+    closing = _REASONING_CLOSE.search(answer)
+    if closing is not None:
+        answer = answer[closing.end() :]
+    opening = _REASONING_OPEN.match(answer)
+    if opening is not None:
+        return "" if partial else answer[opening.end() :]
+    return answer
 
 
 def strip_special_tokens(answer: str) -> str:
@@ -174,6 +192,7 @@ def _drop_leading_prose(text: str) -> str:
 def extract_code(answer: str, *, language: str | None = None, partial: bool = False) -> str:
     """The code in a model's answer, without leading/trailing blank lines and without a final line break.
 
+    - reasoning: `<think>...</think>` is dropped (see `strip_reasoning`);
     - special tokens: text after an end-of-turn token (`<|im_end|>`, `<|endoftext|>`, `</s>`, ...) is dropped,
       other special tokens removed;
     - markdown: the fenced block chosen as the module docstring says (prose around it dropped); an unclosed
@@ -182,7 +201,7 @@ def extract_code(answer: str, *, language: str | None = None, partial: bool = Fa
     `partial=True` is for an answer still streaming: a last line that could still become a fence or a special
     token is held back, and so is a first line not yet complete (it could still turn out to be prose).
     """
-    answer = strip_special_tokens(answer)
+    answer = strip_reasoning(strip_special_tokens(answer), partial=partial)
     if partial:
         answer = _PARTIAL_TOKEN_TAIL.sub("", answer)
         lines = split_lines(answer)

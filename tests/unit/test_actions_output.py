@@ -42,8 +42,7 @@ from hoody_lsp.actions.output import (
         ("```\nshort\n```\nAnd a longer one:\n```\nlonger block\nhere\n```", "longer block\nhere"),
         # a shell block loses against code even when larger
         (
-            "Install first:\n```bash\npip install something-rather-long --upgrade\n```\n"
-            "Then:\n```\nimport x\n```",
+            "Install first:\n```bash\npip install something-rather-long --upgrade\n```\nThen:\n```\nimport x\n```",
             "import x",
         ),
         # a stray closing fence after plain code is not a block
@@ -62,6 +61,10 @@ from hoody_lsp.actions.output import (
         ("class Foo:\n    pass", "class Foo:\n    pass"),
         ("Foo = make_thing(1, 2)", "Foo = make_thing(1, 2)"),
         ("", ""),
+        # reasoning models: the thinking goes, even when it holds code of its own
+        ("<think>\nMaybe:\n```python\nwrong = 1\n```\n</think>\n\n```python\nright = 2\n```", "right = 2"),
+        ("Let me think... x = 1?\n</think>\nright = 2", "right = 2"),  # the opening tag was in the prompt
+        ("<think>\nforgot to close\nright = 2", "forgot to close\nright = 2"),
     ],
 )
 def test_extract_code(answer: str, expected: str) -> None:
@@ -96,6 +99,8 @@ def test_fence_info_with_a_file_name() -> None:
         ("x = 1\n``", "x = 1"),  # maybe a fence starting: held back
         ("x = 1\ny <|im_", "x = 1\ny "),  # a special token being cut
         ("```python\ndef f():\n    return 1\n", "def f():\n    return 1"),
+        ("<think>\nthe user wants\nx = 1\n", ""),  # still thinking: nothing to show
+        ("<think>\nhm\n</think>\nx = 1\ny", "x = 1\ny"),
     ],
 )
 def test_extract_code_while_streaming(partial: str, expected: str) -> None:
@@ -107,9 +112,7 @@ def test_strip_special_tokens_keeps_code_with_angle_brackets() -> None:
     assert strip_special_tokens(code) == code
 
 
-@given(
-    st.lists(st.sampled_from(["x = 1", "    y()", "", "}", "def f(a, b):", "\t# c", "😀 = 2"]), max_size=12)
-)
+@given(st.lists(st.sampled_from(["x = 1", "    y()", "", "}", "def f(a, b):", "\t# c", "😀 = 2"]), max_size=12))
 @settings(max_examples=100, deadline=None)
 def test_plain_code_passes_through(lines: list[str]) -> None:
     code = "\n".join(lines)
@@ -207,9 +210,7 @@ def test_crlf_document_gets_crlf() -> None:
 
 
 @given(
-    st.lists(
-        st.sampled_from(["x = 1", "    y()", "", "\tz", "😀 = 2", "if a:", "        deep"]), max_size=10
-    ),
+    st.lists(st.sampled_from(["x = 1", "    y()", "", "\tz", "😀 = 2", "if a:", "        deep"]), max_size=10),
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
     st.sampled_from(["", "    ", "\t"]),
@@ -218,9 +219,7 @@ def test_crlf_document_gets_crlf() -> None:
 def test_fit_properties(lines: list[str], eol: str, trailing: bool, region_indent: str) -> None:
     code = "\n".join(lines)
     original = f"{region_indent}old = 1" + (eol if trailing else "")
-    result = fit_to_target(
-        code, original=original, before=f"def f():{eol}", after=f"end{eol}", indent="    ", eol=eol
-    )
+    result = fit_to_target(code, original=original, before=f"def f():{eol}", after=f"end{eol}", indent="    ", eol=eol)
     if not any(line.strip() for line in lines):
         assert result == ""
         return
