@@ -1,0 +1,252 @@
+"""Small text helpers for inline completion: cursor markers, lines, indentation, identifier characters, and a
+lightweight bracket/string/comment tokenizer.
+
+Everything works on Python strings and code-point offsets; nothing here knows about LSP positions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+CURSOR = "║"
+OPENERS = "([{"
+CLOSERS = ")]}"
+PAIRS = {"(": ")", "[": "]", "{": "}"}
+QUOTES = "\"'`"
+# What an editor auto-inserts after the cursor (closing pairs) plus the punctuation that usually trails them.
+CLOSING_TAIL = set(CLOSERS + QUOTES + ";,.:")
+
+
+def split_cursor(marked: str, marker: str = CURSOR) -> tuple[str, str]:
+    """`"def f(║)"` -> `("def f(", ")")`. Exactly one marker is required."""
+    if marked.count(marker) != 1:
+        raise ValueError(f"expected exactly one cursor marker {marker!r} in {marked!r}")
+    before, after = marked.split(marker)
+    return before, after
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR -> LF."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def to_eol(text: str, eol: str) -> str:
+    """LF text -> the document's line ending (for a CRLF document before inserting)."""
+    text = normalize_newlines(text)
+    return text if eol == "\n" else text.replace("\n", eol)
+
+
+def last_line(text: str) -> str:
+    """The text after the last newline (the cursor line's part before the cursor, for a prefix)."""
+    return text[text.rfind("\n") + 1 :]
+
+
+def first_line(text: str) -> str:
+    """The text before the first newline (the cursor line's part after the cursor, for a suffix)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
+def is_blank(text: str) -> bool:
+    return not text.strip()
+
+
+def leading_ws(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def indent_width(line: str, tab_size: int = 4) -> int:
+    """Visual width of a line's leading whitespace, tabs advancing to the next multiple of `tab_size`."""
+    width = 0
+    for ch in line:
+        if ch == " ":
+            width += 1
+        elif ch == "\t":
+            width += tab_size - width % tab_size
+        else:
+            break
+    return width
+
+
+def is_ident_char(ch: str) -> bool:
+    """Letters, digits, `_`, `$` and combining marks (so a decomposed `é` stays inside its word)."""
+    return ch.isalnum() or ch in "_$" or unicodedata.category(ch) in ("Mn", "Mc")
+
+
+def word_before(line_prefix: str) -> str:
+    """The identifier characters right before the cursor."""
+    i = len(line_prefix)
+    while i > 0 and is_ident_char(line_prefix[i - 1]):
+        i -= 1
+    return line_prefix[i:]
+
+
+def is_closing_tail(text: str) -> bool:
+    """Only closing brackets, quotes, light punctuation and spaces (what editors auto-close)."""
+    return all(ch in CLOSING_TAIL or ch.isspace() for ch in text)
+
+
+def is_trivial_line(stripped: str) -> bool:
+    """A line that proves nothing when it repeats: short, or only brackets and punctuation."""
+    return len(stripped) < 4 or not any(ch.isalnum() for ch in stripped)
+
+
+# --- a tokenizer just good enough to match brackets -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """The lexical bits of a language that decide whether a bracket is code."""
+
+    line_comments: tuple[str, ...] = ("//", "#")
+    block_comment: tuple[str, str] | None = ("/*", "*/")
+    triple_quotes: bool = False  # Python's \"\"\" and ''' strings span lines
+    multiline_backtick: bool = False  # JS/TS template literals, Go raw strings
+    rust_chars: bool = False  # ' starts a char literal only in 'x' form; otherwise it is a lifetime
+    loose_comments: bool = True  # unknown language: a comment marker counts only at line start or after space
+
+
+_HASH_LANGS = {
+    "python", "shellscript", "sh", "bash", "zsh", "ruby", "perl", "r", "yaml", "toml", "makefile",
+    "dockerfile", "elixir", "coffeescript", "powershell", "julia", "nim", "cmake", "ini", "properties",
+    "gitignore",
+}  # fmt: skip
+_SLASH_LANGS = {
+    "javascript", "typescript", "javascriptreact", "typescriptreact", "go", "rust", "java", "c", "cpp",
+    "csharp", "kotlin", "swift", "scala", "dart", "objective-c", "objective-cpp", "zig", "jsonc", "groovy",
+    "css", "scss", "less", "proto", "solidity", "vue", "svelte",
+}  # fmt: skip
+_DASH_LANGS = {"lua", "sql", "haskell", "elm", "ada", "purescript"}
+_BACKTICK_LANGS = {"javascript", "typescript", "javascriptreact", "typescriptreact", "go", "vue", "svelte"}
+
+
+def syntax_for(language: str | None) -> Syntax:
+    lang = (language or "").lower()
+    if lang == "python":
+        return Syntax(("#",), None, triple_quotes=True, loose_comments=False)
+    if lang in _HASH_LANGS:
+        return Syntax(("#",), None, loose_comments=False)
+    if lang == "php":
+        return Syntax(("//", "#"), ("/*", "*/"), loose_comments=False)
+    if lang in _SLASH_LANGS:
+        return Syntax(
+            ("//",),
+            ("/*", "*/"),
+            multiline_backtick=lang in _BACKTICK_LANGS,
+            rust_chars=lang == "rust",
+            loose_comments=False,
+        )
+    if lang in _DASH_LANGS:
+        return Syntax(("--",), None, loose_comments=False)
+    return Syntax()
+
+
+@dataclass
+class ScanState:
+    """Where a scan stopped: open brackets (char, origin), the open string's quote, inside a block comment."""
+
+    stack: list[tuple[str, int]] = field(default_factory=list)
+    string: str | None = None
+    block_comment: bool = False
+
+    def copy(self) -> ScanState:
+        return ScanState(list(self.stack), self.string, self.block_comment)
+
+
+_RUST_CHAR = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
+
+
+def tokens(text: str, state: ScanState, syntax: Syntax) -> Iterator[tuple[int, str, str]]:
+    """Yield `(index, kind, char)` for code-level events, updating `state` as it goes.
+
+    kinds: "open", "close" (brackets outside strings and comments), "newline" (outside strings),
+    "string_end" (a string closed), "string_abort" (a one-line string ran into a newline).
+    The caller keeps the bracket stack, so it can tell whose bracket a closer closes.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if state.block_comment:
+            assert syntax.block_comment is not None
+            end = text.find(syntax.block_comment[1], i)
+            if end < 0:
+                return
+            state.block_comment = False
+            i = end + len(syntax.block_comment[1])
+            continue
+        quote = state.string
+        if quote is not None:
+            if ch == "\\":
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                state.string = None
+                yield i, "string_end", quote
+                i += len(quote)
+                continue
+            if ch == "\n" and len(quote) == 1 and not (quote == "`" and syntax.multiline_backtick):
+                state.string = None
+                yield i, "string_abort", quote
+                yield i, "newline", ch
+            i += 1
+            continue
+        if ch == "\n":
+            yield i, "newline", ch
+            i += 1
+            continue
+        comment = _line_comment_at(text, i, syntax)
+        if comment:
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if syntax.block_comment and text.startswith(syntax.block_comment[0], i):
+            state.block_comment = True
+            i += len(syntax.block_comment[0])
+            continue
+        if ch in QUOTES:
+            if syntax.triple_quotes and ch != "`" and text.startswith(ch * 3, i):
+                state.string = ch * 3
+                i += 3
+                continue
+            if ch == "'" and syntax.rust_chars:
+                m = _RUST_CHAR.match(text, i)
+                i = m.end() if m else i + 1
+                continue
+            state.string = ch
+            i += 1
+            continue
+        if ch in OPENERS:
+            yield i, "open", ch
+        elif ch in CLOSERS:
+            yield i, "close", ch
+        i += 1
+
+
+def _line_comment_at(text: str, i: int, syntax: Syntax) -> bool:
+    for marker in syntax.line_comments:
+        if text.startswith(marker, i) and (not syntax.loose_comments or i == 0 or text[i - 1] in " \t\n"):
+            return True
+    return False
+
+
+def scan_prefix(prefix: str, syntax: Syntax) -> ScanState:
+    """The bracket stack and string state at the end of `prefix` (origin 0 for every open bracket).
+
+    A closer that matches nothing is ignored and one that matches an opener up to three levels down pops to
+    it, so a window that starts inside a construct (or a stray bracket) still gives a sensible stack.
+    """
+    state = ScanState()
+    for _, kind, ch in tokens(prefix, state, syntax):
+        if kind == "open":
+            state.stack.append((ch, 0))
+        elif kind == "close":
+            for depth in range(len(state.stack) - 1, max(-1, len(state.stack) - 4), -1):
+                if PAIRS[state.stack[depth][0]] == ch:
+                    del state.stack[depth:]
+                    break
+    return state
