@@ -74,6 +74,7 @@ class _Block:
     text: str
     first_line: int  # line of the opening fence
     last_line: int  # line of the closing fence (or the last line when unclosed)
+    closed: bool = True
 
 
 def _language_tags(language: str | None) -> frozenset[str]:
@@ -145,7 +146,7 @@ def _parse_blocks(lines: list[str]) -> list[_Block]:
         text = "".join(content)
         if content:
             text = text[: len(text) - (len(content[-1]) - len(strip_line_break(content[-1])))]
-        blocks.append(_Block(tag, text, i, min(j, len(lines) - 1)))
+        blocks.append(_Block(tag, text, i, min(j, len(lines) - 1), closed=j < len(lines)))
         i = j + 1
     return blocks
 
@@ -164,6 +165,7 @@ def _group_blocks(blocks: list[_Block], lines: list[str]) -> list[_Block]:
                     last.text + "\n" * (len(between) + 1) + block.text,
                     last.first_line,
                     block.last_line,
+                    block.closed,
                 )
                 continue
         groups.append(block)
@@ -216,7 +218,9 @@ def extract_code(answer: str, *, language: str | None = None, partial: bool = Fa
         chosen = _choose_block(_group_blocks(blocks, lines), language)
         if chosen.text.strip():
             return _trim_blank_lines(chosen.text)
-        # Only empty fences (e.g. a stray closing fence after plain code): the code is what is outside them.
+        if partial or any(block.closed for block in blocks):
+            return ""  # an empty code block (or one whose code has not arrived yet)
+        # Only a stray fence (e.g. a closing fence after plain code): the code is what is outside it.
         answer = "".join(line for line in lines if not _FENCE_OPEN.match(strip_line_break(line)))
     return _trim_blank_lines(_drop_leading_prose(_trim_blank_lines(answer)))
 

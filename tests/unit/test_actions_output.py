@@ -47,6 +47,8 @@ from hoody_lsp.actions.output import (
         ),
         # a stray closing fence after plain code is not a block
         ("def f():\n    pass\n```", "def f():\n    pass"),
+        # an empty code block is an empty answer, not its prose
+        ("Here is:\n```python\n```", ""),
         # an unclosed fence runs to the end
         ("```python\nx = 1\ny = 2", "x = 1\ny = 2"),
         # an indented fence: its indentation is taken off the content, relative indentation kept
@@ -100,6 +102,7 @@ def test_fence_info_with_a_file_name() -> None:
         ("x = 1\ny <|im_", "x = 1\ny "),  # a special token being cut
         ("```python\ndef f():\n    return 1\n", "def f():\n    return 1"),
         ("<think>\nthe user wants\nx = 1\n", ""),  # still thinking: nothing to show
+        ("Here is:\n```python\n", ""),  # the code has not arrived yet
         ("<think>\nhm\n</think>\nx = 1\ny", "x = 1\ny"),
     ],
 )
