@@ -87,6 +87,7 @@ class RecordedRequest:
     t_received: float  # time.monotonic()
     t_disconnected: float | None = None  # the client hung up while the reply was in flight
     completed: bool = False  # the whole reply was sent
+    connection: int = 0  # serial number of the TCP connection it came on (keep-alive reuse shows here)
     _disconnected: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
@@ -109,7 +110,8 @@ class _Gone(Exception):
 class _Conn:
     """One client connection: a pump task reads everything the client sends, so EOF is seen at once."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, serial: int) -> None:
+        self.serial = serial
         self.reader = reader
         self.writer = writer
         self.buf = bytearray()
@@ -240,6 +242,7 @@ class FakeBackend:
         self._server: asyncio.Server | None = None
         self._conns: set[_Conn] = set()
         self._gen_id = 0
+        self._conn_serial = 0
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -337,7 +340,8 @@ class FakeBackend:
     # -- HTTP -----------------------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Conn(reader, writer)
+        self._conn_serial += 1
+        conn = _Conn(reader, writer, self._conn_serial)
         self._conns.add(conn)
         try:
             while True:
@@ -402,7 +406,7 @@ class FakeBackend:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        rec = RecordedRequest(method, path, headers, body, parsed, time.monotonic())
+        rec = RecordedRequest(method, path, headers, body, parsed, time.monotonic(), connection=conn.serial)
         with self._arrived:
             self.requests.append(rec)
             self._arrived.notify_all()
@@ -603,7 +607,12 @@ class FakeBackend:
                 i += 1
 
         for i, token in enumerate(tokens):
-            if i:
+            if i and fault == "keepalive":
+                # a comment halfway through each pause: the silence between bytes is half the delay
+                await conn.pause(reply.chunk_delay / 2)
+                await conn.chunk(b":keepalive\n\n")
+                await conn.pause(reply.chunk_delay / 2)
+            elif i:
                 await conn.pause(reply.chunk_delay)
             if fault in ("reset_mid", "stall_mid") and i == half:
                 break
