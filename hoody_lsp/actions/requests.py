@@ -171,9 +171,7 @@ def surrounding_context(
 
 def diagnostic_context(path: str, diagnostics: Sequence[DiagnosticInfo]) -> list[ContextItem]:
     return [
-        ContextItem(
-            path, describe_diagnostic(d), d.start_line + 1, max(d.end_line, d.start_line) + 1, "diagnostic"
-        )
+        ContextItem(path, describe_diagnostic(d), d.start_line + 1, max(d.end_line, d.start_line) + 1, "diagnostic")
         for d in diagnostics
     ]
 
@@ -236,9 +234,7 @@ def build_command_request(
     region = text[start:end]
 
     if command == REFACTOR:
-        directive_text = (
-            instruction.strip() if instruction and instruction.strip() else DEFAULT_REFACTOR_INSTRUCTION
-        )
+        directive_text = instruction.strip() if instruction and instruction.strip() else DEFAULT_REFACTOR_INSTRUCTION
     elif command == DIRECTIVE:
         wanted = directive.instruction if directive is not None else (instruction or "").strip()
         if not wanted:
@@ -263,9 +259,7 @@ def build_command_request(
         if start != end:
             selected = _context_item(path, text, index, start, end)
             lines = (selected.start_line, selected.end_line) if selected is not None else None
-        directive_text = _with_extra(
-            _tests_directive(language, path, lines, test_path, test_existing), instruction
-        )
+        directive_text = _with_extra(_tests_directive(language, path, lines, test_path, test_existing), instruction)
 
     items: list[ContextItem] = list(context)
     if command == TESTS:

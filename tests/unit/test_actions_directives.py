@@ -76,9 +76,7 @@ def f():
 
 @pytest.mark.parametrize("line", [1, 2, 3])
 def test_find_directive_from_any_of_its_lines(line: int) -> None:
-    assert find_directive(PYTHON, line, "python") == Directive(
-        1, 3, "    ", "add retry\nwith backoff\nand jitter", "#"
-    )
+    assert find_directive(PYTHON, line, "python") == Directive(1, 3, "    ", "add retry\nwith backoff\nand jitter", "#")
 
 
 @pytest.mark.parametrize("line", [0, 4, 5, 99, -1])
@@ -125,9 +123,7 @@ def test_not_directives(text: str, language_id: str) -> None:
 
 
 def test_empty_first_line_takes_its_continuation() -> None:
-    assert find_directive("# hoody:\n# write a parser\n", 1, "python") == Directive(
-        0, 1, "", "write a parser", "#"
-    )
+    assert find_directive("# hoody:\n# write a parser\n", 1, "python") == Directive(0, 1, "", "write a parser", "#")
 
 
 def test_a_new_hoody_line_starts_a_new_directive() -> None:
@@ -172,11 +168,6 @@ def test_directive_span(text: str, span_text: str) -> None:
 
 
 def test_strip_directive_echo() -> None:
-    code = (
-        "# hoody: add retry\n# with backoff\nfor attempt in range(3):\n    # a normal comment\n    call()\n"
-    )
-    assert (
-        strip_directive_echo(code, "python")
-        == "for attempt in range(3):\n    # a normal comment\n    call()\n"
-    )
+    code = "# hoody: add retry\n# with backoff\nfor attempt in range(3):\n    # a normal comment\n    call()\n"
+    assert strip_directive_echo(code, "python") == "for attempt in range(3):\n    # a normal comment\n    call()\n"
     assert strip_directive_echo("x = 1\n", "python") == "x = 1\n"
