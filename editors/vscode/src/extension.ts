@@ -175,6 +175,8 @@ class HoodyExtension implements vscode.Disposable {
       this.status.setState('running', `${check.server.display} (hoody-lsp ${check.version})`);
     } catch (err) {
       this.client = undefined;
+      // stop the client's own restart attempts: a server that cannot initialize will not get better by itself
+      await client.dispose(2000).catch(() => undefined);
       const message = `Hoody: the language server did not start: ${errorText(err)}`;
       this.output.error(message);
       this.status.setState('stopped', message);
