@@ -9,14 +9,15 @@ Hoody's documentation (see hoody-api.md); a change to it touches this file only.
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from httpx_sse import ServerSentEvent
+from typing import TYPE_CHECKING, Any
 
 from hoody_lsp import __version__
 from hoody_lsp.backends.base import Finish, GenerateRequest
 from hoody_lsp.backends.errors import ProtocolError
 from hoody_lsp.backends.http import Call, HttpBackend, StreamState, parse_json_data, usage_from
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 
 def request_body(request: GenerateRequest, model: str | None) -> dict[str, Any]:
@@ -160,10 +161,6 @@ def _error_event(data: Any) -> tuple[str, str | None]:
         message = obj.get("error") if isinstance(obj.get("error"), str) else None
     code = obj.get("code")
     return (
-        (
-            message.strip()[:300]
-            if isinstance(message, str) and message.strip()
-            else "an error without details"
-        ),
+        (message.strip()[:300] if isinstance(message, str) and message.strip() else "an error without details"),
         str(code) if isinstance(code, (str, int)) else None,
     )

@@ -32,11 +32,8 @@ import ssl
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
-
-import httpx
-from httpx_sse import ServerSentEvent
 
 from hoody_lsp import __version__
 from hoody_lsp.backends.base import Backend, Finish, GenerateRequest, Generation, Usage
@@ -58,6 +55,10 @@ from hoody_lsp.backends.errors import (
 )
 from hoody_lsp.backends.sse import EventTooLarge, aiter_sse
 from hoody_lsp.settings import Settings, is_loopback
+
+if TYPE_CHECKING:  # httpx loads on the first generation, not when the server starts
+    import httpx
+    from httpx_sse import ServerSentEvent
 
 log = logging.getLogger("hoody_lsp.backends")
 
@@ -269,9 +270,7 @@ class HttpBackend(Backend):
         parts = urlsplit(self.base_url)
         host = parts.hostname
         if parts.scheme not in ("http", "https") or not host:
-            raise ConfigError(
-                f"The backend URL {display_url(self.base_url)!r} is not an http(s) URL; fix `baseUrl`."
-            )
+            raise ConfigError(f"The backend URL {display_url(self.base_url)!r} is not an http(s) URL; fix `baseUrl`.")
         if parts.scheme == "http" and not is_loopback(host) and not self.settings.http.allow_insecure:
             raise ConfigError(
                 f"Refusing to send code and your API key over plain http:// to {host}. Use an https:// "
@@ -289,6 +288,8 @@ class HttpBackend(Backend):
             )
 
     def _client_for_use(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is not None:
             return self._client
         http = self.settings.http
@@ -326,6 +327,8 @@ class HttpBackend(Backend):
     # -- one generation ---------------------------------------------------------------------------------
 
     async def _run(self, request: GenerateRequest) -> AsyncGenerator[str | Finish, None]:
+        import httpx
+
         if self._closed:
             raise GenerationCancelled("The backend was closed.")
         self.check_policy()
@@ -425,19 +428,17 @@ class HttpBackend(Backend):
                 retryable = exc.status in RETRYABLE_STATUSES or type(exc) in (NetworkError, _Disconnected)
                 if not request.retry or not retryable or attempt >= MAX_ATTEMPTS:
                     raise
-                if isinstance(exc, RateLimitedError):
-                    delay = exc.retry_after
-                else:
-                    delay = min(8.0, 0.5 * 2 ** (attempt - 1))
+                backoff = min(8.0, 0.5 * 2 ** (attempt - 1))
+                delay = exc.retry_after if isinstance(exc, RateLimitedError) else backoff
                 now = loop.time()
-                if now + delay - started > RETRY_BUDGET_S or (
-                    deadline is not None and now + delay >= deadline
-                ):
+                if now + delay - started > RETRY_BUDGET_S or (deadline is not None and now + delay >= deadline):
                     raise
                 log.info("%s: %s; retrying in %.1f s", self.name, exc.kind, delay)
                 await asyncio.sleep(delay)
 
     async def _attempt(self, call: Call, request: GenerateRequest, deadline: float | None) -> httpx.Response:
+        import httpx
+
         client = self._client_for_use()
         loop = asyncio.get_running_loop()
         connect = CONNECT_TIMEOUT_S
@@ -445,9 +446,7 @@ class HttpBackend(Backend):
             connect = max(0.001, min(connect, deadline - loop.time()))
         timeout = httpx.Timeout(self.settings.http.timeout_s, connect=connect, pool=connect)
         content = json.dumps(call.body, ensure_ascii=False).encode("utf-8")
-        http_request = client.build_request(
-            "POST", call.url, content=content, headers=self.headers(), timeout=timeout
-        )
+        http_request = client.build_request("POST", call.url, content=content, headers=self.headers(), timeout=timeout)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await client.send(http_request, stream=True)
@@ -478,9 +477,7 @@ class HttpBackend(Backend):
 
     # -- reading the answer -----------------------------------------------------------------------------
 
-    async def _timed_bytes(
-        self, response: httpx.Response, deadline: float | None
-    ) -> AsyncGenerator[bytes, None]:
+    async def _timed_bytes(self, response: httpx.Response, deadline: float | None) -> AsyncGenerator[bytes, None]:
         chunks = response.aiter_bytes()
         try:
             while True:
@@ -534,9 +531,7 @@ class HttpBackend(Backend):
             async for piece in self._timed_bytes(response, deadline):
                 raw += piece
                 if len(raw) > max_event:
-                    raise TooLargeError(
-                        f"{self.service} sent an answer over {max_event:,} bytes; it was dropped."
-                    )
+                    raise TooLargeError(f"{self.service} sent an answer over {max_event:,} bytes; it was dropped.")
             body = _json_or_none(bytes(raw))
             if body is None:
                 raise ProtocolError(
@@ -589,11 +584,7 @@ class HttpBackend(Backend):
                 code=code,
             )
         if status == 404:
-            hint = (
-                "check `baseUrl` and `generatePath`"
-                if self.name == "hoody"
-                else "check `baseUrl` and `model`"
-            )
+            hint = "check `baseUrl` and `generatePath`" if self.name == "hoody" else "check `baseUrl` and `model`"
             return NotFoundError(f"Not found: {where}{said}; {hint}.", status=status, code=code)
         if 300 <= status < 400:
             location = response.headers.get("location", "")
@@ -618,9 +609,7 @@ class HttpBackend(Backend):
                 status=status,
                 code=code,
             )
-        return ProtocolError(
-            f"{self.service} refused the request ({status}){said}.", status=status, code=code
-        )
+        return ProtocolError(f"{self.service} refused the request ({status}){said}.", status=status, code=code)
 
     def _raise_transport(
         self,
@@ -631,6 +620,8 @@ class HttpBackend(Backend):
         *,
         during_body: bool,
     ) -> NoReturn:
+        import httpx
+
         host = host_of(call.url)
         if self._closed:
             raise GenerationCancelled("The backend was closed.") from None
@@ -673,9 +664,7 @@ class HttpBackend(Backend):
             raise ProtocolError(f"{host} did not answer in HTTP; check `baseUrl`.")
         if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
             if during_body:
-                raise NetworkError(
-                    f"The connection to {host} was reset in the middle of the answer. Try again."
-                )
+                raise NetworkError(f"The connection to {host} was reset in the middle of the answer. Try again.")
             raise _Disconnected(f"The connection to {host} was reset before an answer. Try again.")
         if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             raise ConfigError(f"The URL {display_url(call.url)} is not usable ({exc}); fix `baseUrl`.")

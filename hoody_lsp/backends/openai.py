@@ -18,15 +18,16 @@ How a request becomes messages (the server has no notion of tasks):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from httpx_sse import ServerSentEvent
 
 from hoody_lsp.backends.base import ContextItem, Finish, GenerateRequest
 from hoody_lsp.backends.errors import ConfigError, ProtocolError
 from hoody_lsp.backends.http import Call, HttpBackend, StreamState, host_of, parse_json_data, usage_from
 from hoody_lsp.settings import is_loopback
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 CURSOR = "<|CURSOR|>"
 MAX_STOP = 4  # OpenAI's limit on stop sequences; many compatible servers reject more
@@ -78,9 +79,7 @@ def build_messages(request: GenerateRequest) -> list[dict[str, str]]:
     """Chat messages for `request` (see the module docstring)."""
     parts: list[str] = []
     if request.context:
-        parts.append(
-            "Context from the workspace:\n\n" + "\n\n".join(_context_block(c) for c in request.context)
-        )
+        parts.append("Context from the workspace:\n\n" + "\n\n".join(_context_block(c) for c in request.context))
     lang = request.language or ""
     about = f" ({lang})" if lang else ""
     path, content = _target(request)
@@ -225,9 +224,7 @@ def _error(obj: dict[str, Any], service: str) -> ProtocolError:
         message, code = err.get("message"), err.get("code") or err.get("type")
     elif isinstance(err, str):
         message = err
-    text = (
-        message.strip()[:300] if isinstance(message, str) and message.strip() else "an error without details"
-    )
+    text = message.strip()[:300] if isinstance(message, str) and message.strip() else "an error without details"
     code_text = str(code) if isinstance(code, (str, int)) else None
     return ProtocolError(
         f"{service} stopped the generation: {text}{f' ({code_text})' if code_text else ''}. Try again.",

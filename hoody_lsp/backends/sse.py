@@ -15,8 +15,10 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING
 
-from httpx_sse import ServerSentEvent
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -25,10 +27,10 @@ class EventTooLarge(Exception):
     """One event (or one line) passed `max_event_bytes`."""
 
 
-async def aiter_sse(
-    chunks: AsyncIterator[bytes], *, max_event_bytes: int
-) -> AsyncGenerator[ServerSentEvent, None]:
+async def aiter_sse(chunks: AsyncIterator[bytes], *, max_event_bytes: int) -> AsyncGenerator[ServerSentEvent, None]:
     """Parse `chunks` into events; comments (`:keepalive`), `id:` and `retry:` never reach the caller."""
+    from httpx_sse import ServerSentEvent  # loaded with httpx, on the first generation
+
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""  # the current line, not yet ended
     trailing_cr = False  # a chunk ended in "\r": a "\n" at the start of the next belongs to it
