@@ -33,6 +33,7 @@ from hoody_lsp.completion.text import (
     CLOSERS,
     OPENERS,
     PAIRS,
+    QUOTES,
     ScanState,
     Syntax,
     first_line,
@@ -137,7 +138,7 @@ def clean(raw: str, ctx: CursorContext, *, final: bool = True) -> str:
     out), so the answer is safe to show early; a special end token makes the stream final at once.
     """
     view = _view(ctx)
-    text = normalize_newlines(raw[:_RAW_LIMIT])
+    text = strip_reasoning(normalize_newlines(raw[:_RAW_LIMIT]))
     text, ended = cut_special_tokens(text, view.line_prefix)
     if not final and not ended:
         newline = text.rfind("\n")
@@ -167,6 +168,22 @@ def clean(raw: str, ctx: CursorContext, *, final: bool = True) -> str:
 
 
 # --- 1. what is not code: tokens, fences, prose ---------------------------------------------------
+
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL)
+_REASONING_OPEN = re.compile(r"\s*<(?:think|thinking|reasoning)>")
+_REASONING_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>\s*")
+
+
+def strip_reasoning(text: str) -> str:
+    """Drop a reasoning model's thinking: `<think>...</think>`, everything before a lone `</think>` (its
+    opening tag was in the prompt), and all of an answer still thinking (an unclosed leading `<think>`): its
+    draft code must never become the suggestion."""
+    text = _REASONING.sub("", text)
+    if _REASONING_OPEN.match(text):
+        return ""
+    closes = list(_REASONING_CLOSE.finditer(text))
+    return text[closes[-1].end() :] if closes else text
+
 
 _SPECIAL = re.compile(
     r"<\|[A-Za-z0-9_.\-]{1,40}\|>"  # <|endoftext|> <|im_end|> <|fim_middle|> <|file_separator|> <|eot_id|>
@@ -252,10 +269,15 @@ def drop_leading_newlines(text: str, ctx: CursorContext) -> str:
 
 def drop_prefix_echo(text: str, ctx: CursorContext) -> str:
     """Drop what repeats the text before the cursor: the cursor line (`def f(` + `def f(x):`), up to three
-    lines before it, the indentation of an empty cursor line, or a space the line already ends with."""
+    lines before it, the indentation of an empty cursor line, or a space the line already ends with.
+
+    On an empty cursor line, lines above it repeated at the start count when there are two or more, or one
+    that opens a block (a chat model rewriting the header of the body it was asked for).
+    """
     view = _view(ctx)
     lp = view.line_prefix
     if is_blank(lp):
+        text = _drop_echoed_lines_above(text, view)
         return text[len(lp) :] if lp and text.startswith(lp) else text
     key = lp.strip()
     if len(key) >= 2:
@@ -275,6 +297,20 @@ def drop_prefix_echo(text: str, ctx: CursorContext) -> str:
         first, sep, rest = text.partition("\n")
         if first.strip():
             text = first.lstrip(_SPACES) + sep + rest
+    return text
+
+
+def _drop_echoed_lines_above(text: str, view: _View) -> str:
+    lines = text.split("\n")
+    above = view.prefix.split("\n")[:-1]
+    for k in range(min(4, len(above), len(lines) - 1), 0, -1):
+        repeated = above[len(above) - k :]
+        if any(a.strip() != b.strip() for a, b in zip(lines[:k], repeated, strict=True)):
+            continue
+        if all(is_trivial_line(line.strip()) for line in repeated):
+            continue
+        if k >= 2 or ends_with_opener(repeated[0]):
+            return "\n".join(lines[k:])
     return text
 
 
@@ -524,7 +560,8 @@ def _scan_answer(text: str, ctx: CursorContext) -> _Scan:
                 stack.pop()
                 own -= 1
             else:
-                if outer < info.suffix_closes and cut is None:
+                # nothing open before the cursor, or the suffix closes it already: not the answer's to close
+                if (not stack or outer < info.suffix_closes) and cut is None:
                     cut = i
                 outer += 1
                 if stack:
@@ -563,8 +600,9 @@ def cut_at_outer_closers(text: str, ctx: CursorContext) -> str:
 
 def drop_line_suffix_overlap(text: str, ctx: CursorContext) -> str:
     """Drop the end of the answer that the cursor line already has after the cursor: the whole rest of the
-    line when it holds a word (`foo(|, b)` + `a, b)` -> `a`), or the `;`/`,`/`:` it starts with
-    (`x = |;` + `5;` -> `5`). Never when that would remove a closer of the answer's own brackets."""
+    line when it holds a word (`foo(|, b)` + `a, b)` -> `a`), or the closers and `;`/`,`/`:` it starts with
+    (`x = |;` + `5;` -> `5`; `f"{a|}"` + `!r}"` -> `!r` after the string cut). Never when that would remove
+    a closer of the answer's own brackets or the closing quote of its own string."""
     view = _view(ctx)
     rest = view.line_suffix.strip()
     if not rest:
@@ -574,13 +612,17 @@ def drop_line_suffix_overlap(text: str, ctx: CursorContext) -> str:
     candidates: list[str] = []
     if len(rest) >= 3 and any(is_ident_char(ch) for ch in rest):
         candidates.append(rest)
-    lead = rest[: len(rest) - len(rest.lstrip(";,:"))]
+    lead = rest[: len(rest) - len(rest.lstrip(";,:" + CLOSERS + QUOTES))]
     candidates.extend(lead[:k] for k in range(len(lead), 0, -1))
     for tail in candidates:
-        if stripped.endswith(tail) and len(stripped) > len(tail):
-            shorter = head + sep + stripped[: -len(tail)]
-            if own_depths(shorter, ctx)[-1] == own_depths(text, ctx)[-1]:
-                return shorter
+        if not stripped.endswith(tail) or len(stripped) == len(tail):
+            continue
+        kept = stripped[: -len(tail)]
+        if any(q in tail and kept.count(q) % 2 == 1 for q in QUOTES):
+            continue  # that quote closes a string the answer opened
+        shorter = head + sep + kept
+        if own_depths(shorter, ctx)[-1] == own_depths(text, ctx)[-1]:
+            return shorter
     return text
 
 
@@ -624,13 +666,14 @@ def cap_chars(text: str, max_chars: int = INLINE_CAP_CHARS) -> str:
 
 
 def trim(text: str, ctx: CursorContext) -> str:
-    """No trailing whitespace on lines (except before text after the cursor), no trailing blank lines."""
+    """No trailing whitespace on lines, no trailing blank lines. A one-line answer in front of a word keeps
+    its trailing space (`foo(|b)` + `a, ` -> `a, `): it separates the two."""
     view = _view(ctx)
+    if "\n" not in text and view.line_suffix[:1] and is_ident_char(view.line_suffix[0]):
+        return text
     lines = [line.rstrip(_SPACES) for line in text.split("\n")]
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
-    if view.mid_line and "\n" not in text:
-        return text  # `foo(|b)` + `a, ` keeps its space before `b`
     return "\n".join(lines)
 
 

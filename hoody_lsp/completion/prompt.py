@@ -89,7 +89,7 @@ def _guess_indent(text: str, max_lines: int = 5000) -> tuple[bool, int | None]:
     tab_lines = space_lines = 0
     steps: Counter[int] = Counter()
     previous = 0
-    for n, line in enumerate(normalize_newlines(text).split("\n")):
+    for n, line in enumerate(normalize_newlines(text[:400_000]).split("\n")):
         if n >= max_lines:
             break
         stripped = line.strip()

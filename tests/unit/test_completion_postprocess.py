@@ -61,6 +61,19 @@ def test_cut_special_tokens(raw: str, expected: str, ended: bool) -> None:
     assert pp.cut_special_tokens(raw) == (expected, ended)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("<think>\nthe user wants x\nx = 2\n</think>\nx = 1", "x = 1"),
+        ("<think>still thinking\nx = 2\n", ""),  # never its draft
+        ("maybe x = 2?\n</think>\nx = 1", "x = 1"),  # the opening tag was in the prompt
+        ("x = 1", "x = 1"),
+    ],
+)
+def test_strip_reasoning(raw: str, expected: str) -> None:
+    assert pp.strip_reasoning(raw) == expected
+
+
 # --- markdown ----------------------------------------------------------------------------------------------------
 
 
@@ -110,6 +123,9 @@ def test_drop_leading_newlines(marked: str, raw: str, expected: str) -> None:
         ("x║", "x = 1", "x = 1"),  # one character is too little to call it an echo
         ("foo(║", "bar)", "bar)"),
         ("msg = '🎉 ║", "msg = '🎉 party'", "party'"),
+        ("def add(a, b):\n    ║", "def add(a, b):\n    return a + b", "return a + b"),  # the header again
+        ("class A:\n    def f(self):\n        ║", "class A:\n    def f(self):\n        return 1", "return 1"),
+        ("x = compute()\n║", "x = compute()\nprint(x)", "x = compute()\nprint(x)"),  # one plain line may repeat
     ],
 )
 def test_drop_prefix_echo(marked: str, raw: str, expected: str) -> None:
@@ -231,6 +247,7 @@ def test_stop_at_suffix(marked: str, raw: str, options: dict[str, str], expected
         ('x = "ab║', 'c"', {}, 'c"'),
         ("if (x) {\n  ║\n}", "y();\n}\nfunction g() {}", JS, "y();\n"),
         ("x = ║", "[1, 2)", {}, "[1, 2"),  # a closer that matches nothing it opened
+        ("x = ║", "1)", {}, "1"),  # nothing is open before the cursor
         ("foo(║)", '")" + x)', {}, '")" + x'),  # brackets in strings are text
         ("foo(║)", "x)  # (", {}, "x"),
         ('def f():\n    """Doc ║"""', 'text."""', {}, "text."),  # inside a docstring the suffix closes
@@ -250,6 +267,10 @@ def test_cut_at_outer_closers(marked: str, raw: str, options: dict[str, str], ex
         ("foo(║, b)", "g(a, b)", {}, "g(a, b)"),  # cutting would break the answer's own call
         ("def f║:", "(x):", {}, "(x)"),
         ("x = ║", "5;", JS, "5;"),
+        ('print(f"{name║}")', "!r}", {}, "!r"),  # a brace inside the string, already there
+        ("foo(║)", "bar(1)", {}, "bar(1)"),  # its own closer stays
+        ("x = [║];", "1, 2];", JS, "1, 2"),
+        ("f(║')", "'a'", {}, "'a'"),  # its own closing quote stays
     ],
 )
 def test_drop_line_suffix_overlap(marked: str, raw: str, options: dict[str, str], expected: str) -> None:
@@ -295,6 +316,7 @@ def test_cap_chars(text: str, limit: int, expected: str) -> None:
         ("def f():║", "\n    x = 1   \n\n\n", "\n    x = 1"),
         ("foo(║b)", "a, ", "a, "),  # the space before the text after the cursor stays
         ("x = ║", "1  ", "1"),
+        ("foo(║)", "a, b  ", "a, b"),  # nothing to separate from
     ],
 )
 def test_trim(marked: str, raw: str, expected: str) -> None:
@@ -339,12 +361,16 @@ CLEAN_CASES: list[tuple[str, str, dict[str, str], str]] = [
     ("x = ║;", "5;", JS, "5"),
     ("const f = (x: number): number => {║}", "\n  return x * 2;\n};", TS, "\n  return x * 2;"),
     ("items.map((x) => ║)", "x * 2)", TS, "x * 2"),
+    ('print(f"{name║}")', '!r}")', {}, "!r"),
     # Go (tabs)
     ("func main() {\n\t║\n}", "fmt.Println(1)\n    x := 2\n}", GO, "fmt.Println(1)\n\tx := 2"),
     ('fmt.Println(║)', '"hello")', GO, '"hello"'),
     # Rust
     ("fn add(a: i32, b: i32) -> i32 {║}", "\n    a + b\n}", RUST, "\n    a + b"),
     ("fn first<'a>(s: &'a str) -> &'a str {\n    ║\n}", "&s[..1]\n}", RUST, "&s[..1]"),
+    # chat-style answers: fenced, echoing what is already there
+    ("def add(a, b):\n    ║", "```python\ndef add(a, b):\n    return a + b\n```", {}, "return a + b"),
+    ("total = calculate(║)", "Here's the completion:\n```python\ntotal = calculate(a, b)\n```", {}, "a, b"),
     # Unicode: emoji, CJK, combining characters
     ('msg = "🎉 ║"', 'party"', {}, "party"),
     ("名前 = 1\n║", "print(名前)", {}, "print(名前)"),
@@ -395,6 +421,8 @@ def test_clean_caps_lines_and_characters() -> None:
         ("x = ║", "1<|endoftext|>", "1"),  # an end token makes the stream final
         ("x = ║", "```python\nx = 1\n", "1"),
         ("x = ║", "Here is the code:\n", ""),
+        ("x = ║", "<think>\nx = 2 maybe\n", ""),  # a reasoning model still thinking
+        ("x = ║", "<think>\nhm\n</think>\n1\n", "1"),
         ("import os║", "\nimport sys\n", "\nimport sys"),
         ("result = ║", "compute(\n    a,\n", ""),
     ],
