@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,23 @@ class Editor:
         text = self.docs[uri].text
         at = text.index(marker) + len(marker)
         return self.pos(uri, at)
+
+    def range(self, uri: str, start: int, end: int) -> types.Range:
+        """The client range of code-point offsets `start`..`end`."""
+        return types.Range(start=self.pos(uri, start), end=self.pos(uri, end))
+
+    def range_of(self, uri: str, snippet: str) -> types.Range:
+        """The client range of the first occurrence of `snippet`."""
+        at = self.docs[uri].text.index(snippet)
+        return self.range(uri, at, at + len(snippet))
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0, what: str = "condition") -> None:
+        """Poll `predicate()` until true (fails the test after `timeout` seconds)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.005)
 
     def edit(self, uri: str, start: int, end: int, new_text: str) -> None:
         """The user edits the buffer (offsets in code points): an incremental didChange."""
@@ -216,6 +234,32 @@ class Editor:
             types.ExecuteCommandParams(command=command, arguments=list(arguments))
         )
 
+    def execute_request(
+        self, command: str, *arguments: Any, work_done_token: str | None = None
+    ) -> tuple[str, Any]:
+        """Send workspace/executeCommand without awaiting it: (its request id, the pending future)."""
+        msg_id = f"exec-{uuid.uuid4().hex[:12]}"
+        future = self.client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command=command, arguments=list(arguments), work_done_token=work_done_token),
+            msg_id=msg_id,
+        )
+        return msg_id, future
+
+    def cancel_request(self, msg_id: str) -> None:
+        """$/cancelRequest, as an editor sends it when the user cancels."""
+        self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+
+    def cancel_progress(self, token: str | int) -> None:
+        """window/workDoneProgress/cancel: the user pressed Cancel on a progress notification."""
+        self.client.protocol.notify(
+            types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+        )
+
+    def progress(self) -> dict[str | int, list[Any]]:
+        """Every work-done progress the server reported: token -> [begin, report..., end]."""
+        return dict(self.client.progress_reports)
+
     def messages(self) -> list[str]:
         return [m.message for m in self.client.messages]
 
@@ -253,10 +297,15 @@ class Editor:
         edit = params.edit
         if edit.document_changes:
             # check every version first (all or nothing, like VS Code)
+            created = {c.uri for c in edit.document_changes if isinstance(c, types.CreateFile)}
             for change in edit.document_changes:
                 if isinstance(change, types.TextDocumentEdit):
                     doc = self.docs.get(change.text_document.uri)
                     version = change.text_document.version
+                    if doc is None and version is None and (
+                        change.text_document.uri in created or Path(_path_of(change.text_document.uri)).exists()
+                    ):
+                        continue  # a file not open (or created by this edit): the editor opens it
                     if doc is None or (version is not None and version != doc.version):
                         self.rejected.append(params)
                         return types.ApplyWorkspaceEditResult(
@@ -271,17 +320,22 @@ class Editor:
                     self.docs.setdefault(change.uri, Doc(change.uri, "python", 0, path.read_text()))
                     self.open_created(change.uri)
                 elif isinstance(change, types.TextDocumentEdit):
+                    self._ensure_open(change.text_document.uri)
                     self._apply_text_edits(change.text_document.uri, list(change.edits))
         elif edit.changes:
             for uri, edits in edit.changes.items():
-                if uri not in self.docs:
-                    path = Path(_path_of(uri))
-                    text = path.read_text(encoding="utf-8") if path.exists() else ""
-                    self.docs[uri] = Doc(uri, "python", 0, text)
-                    self.open_created(uri)
+                self._ensure_open(uri)
                 self._apply_text_edits(uri, list(edits))
         self.applied.append(params)
         return types.ApplyWorkspaceEditResult(applied=True)
+
+    def _ensure_open(self, uri: str) -> None:
+        """An edit to a document that is not open: open it from disk (empty if it does not exist)."""
+        if uri not in self.docs:
+            path = Path(_path_of(uri))
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            self.docs[uri] = Doc(uri, "python", 0, text)
+            self.open_created(uri)
 
     def open_created(self, uri: str) -> None:
         doc = self.docs[uri]
