@@ -9,6 +9,9 @@ cancellation tests measure.
     fake.script(Reply(text="x = 1"), Reply(status=429, retry_after="1"))
     fake.requests[0].json["directive"]
 
+The `wait_*` methods block the calling thread: from async tests call them through `asyncio.to_thread`, or the
+event loop they block may be the one that has to close the stream they wait for.
+
 Routing: a POST whose path ends in `/chat/completions` or `/completions` speaks the OpenAI wire format; every
 other POST speaks Hoody's (see /work/shared/hoody-api.md). Both stream SSE when asked to (`"mode": "stream"` /
 `"stream": true`) and answer JSON otherwise.

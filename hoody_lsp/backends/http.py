@@ -634,6 +634,10 @@ class HttpBackend(Backend):
                 f"Cannot reach {host}: no connection within {CONNECT_TIMEOUT_S:g} s. Check `baseUrl`, your "
                 "network and `http.proxy`."
             ) from None
+        if isinstance(exc, httpx.PoolTimeout):
+            raise GenerationTimeout(
+                f"Too many requests to {host} are still open; this one could not start. Try again."
+            ) from None
         if isinstance(exc, httpx.TimeoutException):
             raise GenerationTimeout(
                 f"{self.service} sent nothing for {self.settings.http.timeout_s:g} s (`http.timeoutS`)."
