@@ -89,19 +89,33 @@ def _responder(request: RecordedRequest) -> Reply:
     return Reply(text=GHOST)
 
 
+def _rejecting(request: RecordedRequest) -> Reply:
+    if (request.json or {}).get("task") == "edit":
+        return Reply(status=401, body=b'{"error": {"code": "unauthorized", "message": "invalid API key"}}')
+    return Reply(text=GHOST)
+
+
 def _bearer(request: RecordedRequest) -> str:
     return request.headers.get("authorization", "").removeprefix("Bearer ").strip()
 
 
 @pytest.mark.timeout(900)  # the first run on a fresh machine installs code-server (a few minutes, once)
-def test_vscode_ghost_text_key_and_refactor(
+def test_vscode_extension_end_to_end(
     vscode_setup: VsCodeSetup, artifacts: Path, tmp_path: Path, fake_backend: FakeBackend
 ) -> None:
     fake_backend.responder = _responder
     workspace = tmp_path / "ws"
-    workspace.mkdir()
+    (workspace / ".vscode").mkdir(parents=True)
     sample = workspace / "sample.py"
     sample.write_text(SAMPLE)
+    # A workspace must not redirect code and key: were this honoured, nothing would reach the fake backend.
+    (workspace / ".vscode" / "settings.json").write_text(
+        json.dumps({"hoody.baseUrl": "http://127.0.0.1:9/elsewhere", "hoody.http.allowInsecure": True})
+    )
+    old_server = tmp_path / "old-server" / "hoody-lsp"
+    old_server.parent.mkdir()
+    old_server.write_text("#!/bin/sh\necho 'hoody-lsp 0.0.9'\n")
+    old_server.chmod(0o755)
 
     env = base_env(extra_path=python_bin_dir())
     env["HOODY_BASE_URL"] = fake_backend.url
@@ -113,7 +127,7 @@ def test_vscode_ghost_text_key_and_refactor(
         timings[name] = round(time.monotonic() - t0, 2)
 
     server = CodeServer(vscode_setup.code_server_dir, vscode_setup.vsix, tmp_path / "run", workspace, env)
-    leftovers: list[str] = []
+    tree: list[str] = []
     try:
         server.prepare()
         server.start()
@@ -125,9 +139,10 @@ def test_vscode_ghost_text_key_and_refactor(
                 mark("workbench")
                 wb.open_file("sample.py")
                 mark("editor_open")
-                # the extension checked `hoody-lsp --version` and the client is running
+                # the extension found hoody-lsp on PATH, checked `--version` and the client is running
                 wb.wait_for(lambda: "ready" in (wb.status_item("Hoody") or ""), 45, "the Hoody status item")
                 mark("server_ready")
+                tree = [" ".join(p.cmdline()) for p in server.tree() if _alive(p)]
 
                 # 1) ghost text while typing; Tab accepts it
                 page.keyboard.press("Control+End")
@@ -147,14 +162,14 @@ def test_vscode_ghost_text_key_and_refactor(
                 assert all(_bearer(r) == ENV_KEY for r in completions)
                 assert "def mul(a, b):" in completions[-1].json["prefix"]
 
-                # 2) the key from the secret storage replaces the environment's
+                # 2) a key set from the palette goes to the secret storage and from there to the server
                 wb.run_command("Hoody: Set API Key")
                 wb.answer_input("Set API Key", SECRET_KEY)
-                time.sleep(0.5)  # the client hands the key over (didChangeConfiguration + pull)
-                assert SECRET_KEY not in (server.data / "User" / "settings.json").read_text()
+                wb.wait_for(lambda: wb.toast_with("API key saved"), 10, "the key saved")
+                for settings_file in server.data.rglob("*.json"):
+                    assert SECRET_KEY not in settings_file.read_text(errors="replace"), settings_file
 
                 # 3) refactor the loop through the palette, with an instruction
-                page.keyboard.press("Escape")
                 wb.focus_editor()
                 _select_lines(wb, first=_line_of(wb.editor_text(), "total = 0"), count=3)
                 before = len(fake_backend.requests)
@@ -170,31 +185,78 @@ def test_vscode_ghost_text_key_and_refactor(
                 wb.wait_for(lambda: REFACTORED in sample.read_text(), 10, "the saved file")
                 wb.shot("4-refactored-saved")
                 mark("saved")
+                saved = sample.read_text()
+                edits = [r for r in fake_backend.requests[before:] if (r.json or {}).get("task") == "edit"]
+
+                # 4) a failing backend: the document stays as it was, the status bar keeps the problem
+                fake_backend.responder = _rejecting
+                _select_lines(wb, first=_line_of(wb.editor_text(), "total = sum"), count=1)
+                wb.run_command("Hoody: Refactor Selection…")
+                wb.answer_input("Refactor Selection", "make it shorter")
+                wb.wait_for(lambda: "problem" in (wb.status_item("Hoody") or ""), 20, "the problem in the status bar")
+                # the command's own progress toast closes; what stays is what the user is told
+                wb.wait_for(lambda: not wb.toast_with("refactoring"), 10, "the progress toast to close")
+                problem_toasts = [t for t in wb.toasts() if "API key saved" not in t]
+                wb.shot("5-backend-problem")
+                mark("problem_shown")
+                assert wb.editor_text().count(REFACTORED) == 1
+
+                # 5) clearing the key withdraws it: the server is back on the environment's key
+                wb.run_command("Hoody: Clear API Key")
+                wb.wait_for(lambda: wb.toast_with("API key removed"), 10, "the key removed")
+                wb.wait_for(lambda: "ready" in (wb.status_item("Hoody") or ""), 30, "the restarted server")
+                wb.focus_editor()
+                before_clear = len(fake_backend.requests)
+                page.keyboard.press("Control+End")
+                page.keyboard.press("Enter")
+                page.keyboard.type("def div(a, b):")
+                page.keyboard.press("Enter")
+                page.keyboard.type("    ")
+                wb.wait_for(wb.ghost_text, 20, "ghost text after clearing the key")
+                page.keyboard.press("Escape")
+                after_clear = [
+                    r for r in fake_backend.requests[before_clear:] if (r.json or {}).get("task") == "completion"
+                ]
+                mark("key_cleared")
+
+                # 6) a too old server (set in the machine settings): the user is told how to upgrade
+                (server.data / "Machine" / "settings.json").write_text(
+                    json.dumps({"hoody.serverPath": str(old_server)})
+                )
+                too_old = wb.wait_for(lambda: wb.toast_with("too old"), 30, "the too-old message")
+                wb.wait_for(lambda: "unavailable" in (wb.status_item("Hoody") or ""), 10, "the status unavailable")
+                wb.shot("7-server-too-old")
+                mark("too_old_shown")
             except BaseException:
                 wb.shot("error")
                 raise
-        saved = sample.read_text()
-        edits = [r for r in fake_backend.requests[before:] if (r.json or {}).get("task") == "edit"]
-        assert len(edits) == 1, [r.json for r in fake_backend.requests[before:]]
-        edit = edits[0]
-        assert _bearer(edit) == SECRET_KEY, "the key set from the palette did not reach the server"
-        assert INSTRUCTION in json.dumps(edit.json)
-        assert "for x in [1, 2, 3]:" in json.dumps(edit.json), "the selection was not sent"
-        # the selection is replaced; the rest of the file (and the accepted suggestion) stays
-        assert REFACTORED in saved
-        assert "for x in" not in saved
-        assert "def add(a, b):\n    return a + b\n" in saved
-        assert "def mul(a, b):\n    return a * b  # ghost from hoody" in saved
     finally:
-        tree = [" ".join(p.cmdline()) for p in server.tree() if _alive(p)]
         leftovers = server.stop()
-        log = server.log_path
-        if log.exists():
-            shutil.copy(log, artifacts / "code-server.log")
+        if server.log_path.exists():
+            shutil.copy(server.log_path, artifacts / "code-server.log")
         _copy_ext_logs(server.data, artifacts)
         (artifacts / "timings.json").write_text(json.dumps(timings, indent=1))
+
     assert any("hoody-lsp" in cmd or "hoody_lsp" in cmd for cmd in tree), f"no language server ran: {tree}"
     assert leftovers == [], f"processes left running: {leftovers}"
+
+    assert len(edits) == 1, [r.json for r in fake_backend.requests[before:]]
+    edit = edits[0]
+    assert _bearer(edit) == SECRET_KEY, "the key set from the palette did not reach the server"
+    assert INSTRUCTION in json.dumps(edit.json)
+    assert "for x in [1, 2, 3]:" in json.dumps(edit.json), "the selection was not sent"
+    # the selection is replaced; the rest of the file (and the accepted suggestion) stays
+    assert REFACTORED in saved
+    assert "for x in" not in saved
+    assert "def add(a, b):\n    return a + b\n" in saved
+    assert "def mul(a, b):\n    return a * b  # ghost from hoody" in saved
+
+    # told once: the server's own message (it names the rejected key), not repeated by the extension
+    assert len(problem_toasts) == 1, problem_toasts
+    assert "401" in problem_toasts[0] or "rejected" in problem_toasts[0], problem_toasts
+    assert after_clear, "no completion request after the key was cleared"
+    assert all(_bearer(r) == ENV_KEY for r in after_clear), [_bearer(r) for r in after_clear]
+    assert "0.0.9" in too_old and "pipx upgrade hoody-lsp" in too_old, too_old
 
 
 def _alive(p: object) -> bool:

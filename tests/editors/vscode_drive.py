@@ -66,22 +66,20 @@ _JS_EDITOR_TEXT = """() => {
     }).join('\\n');
 }"""
 
-# Ghost text: VS Code draws one span per token (whitespace-only spans included) and further lines in a
-# separate block: join spans by rendered line.
+# Ghost text: VS Code draws one span per token (whitespace-only spans included), further lines in a separate
+# block: take the innermost ghost-text elements and join them by rendered row.
 _JS_GHOST_TEXT = """() => {
-  const spans = Array.from(document.querySelectorAll([
-      '.monaco-editor .ghost-text-decoration',
-      '.monaco-editor .ghost-text-decoration-preview',
-      '.monaco-editor .ghost-text'].join(', ')));
-  if (!spans.length) return null;
+  const all = Array.from(document.querySelectorAll('.monaco-editor [class*="ghost-text"]'));
+  const leaves = all.filter(e => !e.querySelector('[class*="ghost-text"]'));
+  if (!leaves.length) return null;
   const rows = new Map();
-  for (const s of spans) {
-    const line = s.closest('.view-line, .suggest-preview-text, div') || s.parentElement;
+  for (const s of leaves) {
     const top = Math.round(s.getBoundingClientRect().top);
     rows.set(top, (rows.get(top) || '') + s.textContent);
   }
-  return Array.from(rows.entries()).sort((a, b) => a[0] - b[0]).map(e => e[1])
+  const text = Array.from(rows.entries()).sort((a, b) => a[0] - b[0]).map(e => e[1])
     .join('\\n').replace(/\\u00a0/g, ' ');
+  return text.trim() ? text : null;
 }"""
 
 
@@ -315,6 +313,18 @@ class Workbench:
             label_part,
         )
         return value
+
+    def toasts(self) -> list[str]:
+        """The texts of the notification toasts on screen."""
+        texts: list[str] = self.page.evaluate(
+            """() => Array.from(document.querySelectorAll('.notifications-toasts .notification-toast'))
+                 .filter(t => t.offsetParent !== null)
+                 .map(t => (t.querySelector('.notification-list-item-message') || t).textContent || '')"""
+        )
+        return texts
+
+    def toast_with(self, text: str) -> str | None:
+        return next((t for t in self.toasts() if text in t), None)
 
     def run_command(self, title: str) -> None:
         """F1 (falling back to Ctrl+Shift+P), type the title, Enter on the matching entry."""

@@ -57,6 +57,8 @@ class HoodyExtension implements vscode.Disposable {
   /** The key the running server was last given; a change is pushed, a removal restarts the server. */
   private keyGiven: string | undefined;
   private progressSeq = 0;
+  /** Error/warning messages the server has shown, to avoid repeating one in the command's own answer. */
+  private serverProblems = 0;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Hoody', { log: true });
@@ -270,10 +272,18 @@ class HoodyExtension implements vscode.Disposable {
       return;
     }
     const key = await this.readKey();
-    await client.sendNotification(DidChangeConfigurationNotification.type, {
-      settings: { hoody: this.settingsForServer(key) },
-    });
-    this.keyGiven = key;
+    // the same change may also restart the client (serverPath): a stopping client takes no notification
+    if (this.client !== client || !client.isRunning()) {
+      return;
+    }
+    try {
+      await client.sendNotification(DidChangeConfigurationNotification.type, {
+        settings: { hoody: this.settingsForServer(key) },
+      });
+      this.keyGiven = key;
+    } catch (err) {
+      this.output.warn(`could not send the new settings: ${errorText(err)}`);
+    }
   }
 
   private async keyChanged(): Promise<void> {
@@ -347,11 +357,16 @@ class HoodyExtension implements vscode.Disposable {
       version: doc.version,
     };
     const workDoneToken = `hoody-refactor-${process.pid}-${++this.progressSeq}`;
+    const problemsBefore = this.serverProblems;
+    let cancelled = false;
     const done = this.status.busy();
     try {
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Hoody: refactoring', cancellable: true },
         async (progress, cancel) => {
+          cancel.onCancellationRequested(() => {
+            cancelled = true;
+          });
           const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
             if (p.kind !== 'end' && p.message) {
               progress.report({ message: p.message });
@@ -369,14 +384,20 @@ class HoodyExtension implements vscode.Disposable {
         },
       );
       if (result && result.applied === false) {
+        if (cancelled || result.reason === 'cancelled') {
+          return;
+        }
         const reason = result.reason || 'the server did not apply the edit';
         this.status.reportProblem(reason, 'warning');
-        void vscode.window.showWarningMessage(`Hoody: ${reason}`);
+        // the server may already have said what to do (window/showMessage before its answer): once is enough
+        if (this.serverProblems === problemsBefore) {
+          void vscode.window.showWarningMessage(`Hoody: Refactor Selection: ${reason}`);
+        }
       } else if (result && result.applied) {
         this.status.clearProblem();
       }
     } catch (err) {
-      if (isCancelled(err)) {
+      if (cancelled || isCancelled(err)) {
         return;
       }
       const message = `Hoody: refactoring failed: ${errorText(err)}`;
@@ -419,6 +440,7 @@ class HoodyExtension implements vscode.Disposable {
   private showServerMessage(p: ShowMessageParams): void {
     const text = p.message;
     if (p.type === MessageType.Error || p.type === MessageType.Warning) {
+      this.serverProblems += 1;
       this.status.reportProblem(text, p.type === MessageType.Error ? 'error' : 'warning');
     }
     const show =
