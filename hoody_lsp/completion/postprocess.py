@@ -134,6 +134,9 @@ def _view(ctx: CursorContext) -> _View:
 def clean(raw: str, ctx: CursorContext, *, final: bool = True) -> str:
     """The text to insert at the cursor for the model's answer `raw`, or "" when nothing useful is left.
 
+    The text may start by repeating the word typed before the cursor; pass it through `extend_word_range`
+    to get the item's range and text.
+
     `final=False`: `raw` is the stream so far. Only whole lines are used (the last, unfinished line is left
     out), so the answer is safe to show early; a special end token makes the stream final at once.
     """
@@ -271,6 +274,9 @@ def drop_prefix_echo(text: str, ctx: CursorContext) -> str:
     """Drop what repeats the text before the cursor: the cursor line (`def f(` + `def f(x):`), up to three
     lines before it, the indentation of an empty cursor line, or a space the line already ends with.
 
+    When the cursor line holds a single word (`    pri|` + `print(x)`), the word stays in the answer
+    (`print(x)`): the item's range then covers what was typed (see `extend_word_range`).
+
     On an empty cursor line, lines above it repeated at the start count when there are two or more, or one
     that opens a block (a chat model rewriting the header of the body it was asked for).
     """
@@ -291,7 +297,9 @@ def drop_prefix_echo(text: str, ctx: CursorContext) -> str:
                 continue
             head = lines[k - 1].lstrip(_SPACES)
             if head.startswith(key):
-                text = "\n".join([head[len(key) :], *lines[k:]])
+                # a cursor line that is one word keeps it: `extend_word_range` makes the range cover it
+                first = head if word_before(lp) == key else head[len(key) :]
+                text = "\n".join([first, *lines[k:]])
                 break
     if lp[-1] in _SPACES and text[:1] in (" ", "\t"):
         first, sep, rest = text.partition("\n")

@@ -78,10 +78,15 @@ def is_ident_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_$" or unicodedata.category(ch) in ("Mn", "Mc")
 
 
+def is_word_char(ch: str) -> bool:
+    """Identifier characters plus emoji (symbols, modifiers, joiners): what a user sees as one typed word."""
+    return is_ident_char(ch) or ch in "\u200d\ufe0f" or unicodedata.category(ch) in ("So", "Sk")
+
+
 def word_before(line_prefix: str) -> str:
-    """The identifier characters right before the cursor."""
+    """The word right before the cursor (identifier characters and emoji)."""
     i = len(line_prefix)
-    while i > 0 and is_ident_char(line_prefix[i - 1]):
+    while i > 0 and is_word_char(line_prefix[i - 1]):
         i -= 1
     return line_prefix[i:]
 

@@ -119,7 +119,10 @@ def test_drop_leading_newlines(marked: str, raw: str, expected: str) -> None:
         ("    ║", "    return 1", "return 1"),  # the empty line's indentation repeated
         ("    ║", "        return 1", "    return 1"),  # ... but not the extra level
         ("    ║", "return 1", "return 1"),
-        ("def f(x):\n    ret║", "def f(x):\n    return x", "urn x"),  # the lines before, too
+        ("def f(x):\n    ret║", "def f(x):\n    return x", "return x"),  # the lines before, too
+        ("x = pri║", "x = print(x)", "nt(x)"),
+        ("    pri║", "print(x)", "print(x)"),  # a one-word line: the word stays for the item's range
+        ("naïve_😋║", "naïve_😋_total = 1", "naïve_😋_total = 1"),
         ("x║", "x = 1", "x = 1"),  # one character is too little to call it an echo
         ("foo(║", "bar)", "bar)"),
         ("msg = '🎉 ║", "msg = '🎉 party'", "party'"),
@@ -347,7 +350,7 @@ CLEAN_CASES: list[tuple[str, str, dict[str, str], str]] = [
     ("def f(x):║", "\n    return x\n\ndef g():\n    pass", {}, "\n    return x"),
     ("def f(x):║\n\nprint(1)", "\n    y = x + 1\n    return y\nprint(1)", {}, "\n    y = x + 1\n    return y"),
     ("import os║\nimport re", "\nimport sys\nimport re", {}, "\nimport sys"),
-    ("    pri║", "print(x)", {}, "nt(x)"),  # the whole cursor line echoed
+    ("    pri║", "print(x)", {}, "print(x)"),  # a one-word line: left for extend_word_range
     ("x = pri║", "print(x)", {}, "print(x)"),  # a word echoed: left for extend_word_range
     ("for x in y:\n    ║", "print(x)\n    print(x)\n    print(x)", {}, "print(x)"),
     ("x = 1║", "<|fim_middle|> + 2<|endoftext|>garbage", {}, " + 2"),

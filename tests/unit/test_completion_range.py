@@ -25,6 +25,7 @@ from hoody_lsp.completion.text import last_line
         ("print(", "(x)", (0, "(x)")),  # one character is too little to call it an echo
         ("", "abc", (0, "abc")),
         ("def f():\n    pri", "print(1)", (3, "print(1)")),  # only the cursor line counts
+        ("naïve_😋", "naïve_😋_total = 1", (7, "naïve_😋_total = 1")),
     ],
 )
 def test_extend_word_range(line_prefix: str, text: str, expected: tuple[int, str]) -> None:

@@ -59,7 +59,9 @@ def test_indent_width(line: str, tab_size: int, width: int) -> None:
         ("名前", "名前"),
         ("x = cafe\u0301", "cafe\u0301"),  # a combining accent stays inside its word
         ("$el", "$el"),
-        ("a 🎉", ""),
+        ("a 🎉", "🎉"),  # emoji count as typed word characters
+        ("naïve_😋", "naïve_😋"),
+        ("f(🎉)", ""),
     ],
 )
 def test_word_before(line_prefix: str, word: str) -> None:
