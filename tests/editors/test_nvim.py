@@ -371,23 +371,34 @@ def nvim_start(nvim_env: dict[str, str], nvim_workspace: Path) -> Iterator[NvimF
     """Starts Neovim with the plugin set up by tests/editors/nvim/init.lua and opens a file."""
     sessions: list[Nvim] = []
 
-    def start(file: str = "app.py", settings: dict[str, Any] | None = None, **inline: Any) -> Nvim:
-        setup = {
+    def start(
+        file: str = "app.py",
+        settings: dict[str, Any] | None = None,
+        init_options: dict[str, Any] | None = None,
+        server: bool = True,
+        **inline: Any,
+    ) -> Nvim:
+        """server=False: the plugin without starting hoody-lsp (for its pure helpers)."""
+        setup: dict[str, Any] = {
             "cmd": [_venv_tool("hoody-lsp")],
             "settings": settings if settings is not None else {"inlineCompletion": {"debounceMs": 0}},
             "inline": {"debounce_ms": 30, **inline},
+            "enable": server,
         }
+        if init_options is not None:
+            setup["init_options"] = init_options
         env = {**nvim_env, "HOODY_NVIM_TEST_SETUP": json.dumps(setup)}
         argv = [_venv_tool("nvim"), "--embed", "--headless", "-i", "NONE", "-n"]
         argv += ["-u", str(DRIVERS / "init.lua"), "--cmd", f"set rtp^={PLUGIN_DIR}"]
         nvim = Nvim(argv, env, nvim_workspace)
         sessions.append(nvim)
         nvim.command(f"edit {nvim_workspace / file}")
-        attached = nvim.wait_for(
-            "(function() local c = require('hoody').get_client(0) return c ~= nil and c.initialized end)()",
-            timeout=15,
-        )
-        assert attached, "the hoody client did not attach; lsp.log:\n" + _lsp_log(nvim_env)
+        if server:
+            attached = nvim.wait_for(
+                "(function() local c = require('hoody').get_client(0) return c ~= nil and c.initialized end)()",
+                timeout=15,
+            )
+            assert attached, "the hoody client did not attach; lsp.log:\n" + _lsp_log(nvim_env)
         return nvim
 
     yield start
@@ -405,7 +416,7 @@ def _messages(nvim: Nvim) -> list[dict[str, Any]]:
 def _open_line_and_type(nvim: Nvim, text: str) -> None:
     """A new line at the end of the file (no indent), then `text` typed in insert mode."""
     nvim.input("G")
-    nvim.input("o<C-u>" + text)
+    nvim.input("o" + text)
 
 
 def test_client_declares_inline_completion_and_server_offers_it(nvim_start: NvimFactory) -> None:
@@ -453,7 +464,7 @@ def test_multiline_ghost_text_uses_virtual_lines(nvim_start: NvimFactory, fake_b
     fake_backend.default = Reply(text="value = a * b\n    return value\n")
     nvim = nvim_start()
     nvim.input("G")
-    nvim.input("o<C-u>def mul(a, b):<CR><C-u>    ")
+    nvim.input("odef mul(a, b):<CR>    ")
     ghost = nvim.wait_for("require('hoody.inline').current()", timeout=10)
     assert ghost is not None and ghost.startswith("value = a * b")
     drawn = nvim.ghost()
@@ -474,9 +485,43 @@ def test_typing_the_ghost_text_keeps_it(nvim_start: NvimFactory, fake_backend: F
     assert nvim.wait_for("vim.api.nvim_get_current_line() == 'total = mul(3, 4)'", timeout=5)
 
 
-def test_tab_inserts_a_tab_when_no_suggestion_is_shown(
-    nvim_start: NvimFactory, fake_backend: FakeBackend
-) -> None:
+def test_each_new_request_cancels_the_one_in_flight(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
+    fake_backend.default = Reply(text="value", first_delay=2.0)  # slow: requests stay in flight
+    nvim = nvim_start()
+    nvim.lua(
+        """
+        _G.inline_events = { pending = 0, cancel = 0 }
+        vim.api.nvim_create_autocmd('LspRequest', { callback = function(ev)
+          local r = ev.data.request
+          if r.method == 'textDocument/inlineCompletion' and _G.inline_events[r.type] then
+            _G.inline_events[r.type] = _G.inline_events[r.type] + 1
+          end
+        end })
+        """
+    )
+    _open_line_and_type(nvim, "x = ")
+    for key in "abc":
+        assert nvim.wait_for("_G.inline_events.pending > _G.inline_events.cancel", timeout=5), (
+            "no request went out after typing"
+        )
+        nvim.input(key)
+        time.sleep(0.15)  # longer than the plugin's 30 ms debounce
+    assert nvim.wait_for("_G.inline_events.pending >= 4", timeout=5)
+    state = nvim.lua(
+        """
+        local c = require('hoody').get_client(0)
+        local in_flight = 0
+        for _, r in pairs(c.requests) do
+          if r.method == 'textDocument/inlineCompletion' and r.type == 'pending' then in_flight = in_flight + 1 end
+        end
+        return { events = _G.inline_events, in_flight = in_flight }
+        """
+    )
+    assert state["in_flight"] <= 1
+    assert state["events"]["cancel"] >= state["events"]["pending"] - 1
+
+
+def test_tab_inserts_a_tab_when_no_suggestion_is_shown(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
     fake_backend.default = Reply(text="")  # the server then answers no items
     nvim = nvim_start()
     nvim.command("setlocal noexpandtab softtabstop=0")
@@ -515,7 +560,7 @@ def test_moving_away_dismisses(nvim_start: NvimFactory, fake_backend: FakeBacken
 
 def test_item_range_before_the_cursor_replaces_the_typed_word(nvim_start: NvimFactory) -> None:
     """Ranges come in the client's encoding: here utf-16, on a line with a two-byte character first."""
-    nvim = nvim_start()
+    nvim = nvim_start(server=False)
     nvim.lua("vim.api.nvim_buf_set_lines(0, -1, -1, false, { 'é = pri' })")
     nvim.input("G")
     nvim.input("A")
@@ -534,9 +579,22 @@ def test_item_range_before_the_cursor_replaces_the_typed_word(nvim_start: NvimFa
     assert result == {"ghost": "nt(x)", "scol": 5, "col": 8}  # 'é' is 2 bytes, 1 utf-16 unit
 
 
-def test_refactor_visual_selection_applies_the_edit(
+def test_settings_reach_the_server_through_the_hoody_section(
     nvim_start: NvimFactory, fake_backend: FakeBackend
 ) -> None:
+    """initializationOptions say one model, the `hoody` section another: the section is read and wins."""
+    fake_backend.default = Reply(text="mul(3, 4)")
+    nvim = nvim_start(
+        init_options={"model": "from-init-options", "inlineCompletion": {"debounceMs": 0}},
+        settings={"model": "from-hoody-section", "inlineCompletion": {"debounceMs": 0}},
+    )
+    _open_line_and_type(nvim, "total = ")
+    assert nvim.wait_for("require('hoody.inline').current()", timeout=10) == "mul(3, 4)"
+    assert fake_backend.requests[-1].json is not None
+    assert fake_backend.requests[-1].json.get("model") == "from-hoody-section"
+
+
+def test_refactor_visual_selection_applies_the_edit(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
     new = "def add(a: int, b: int) -> int:\n    return a + b"
     fake_backend.default = Reply(text=new + "\n")
     nvim = nvim_start()
@@ -562,9 +620,7 @@ def test_refactor_failure_shows_the_reason(nvim_start: NvimFactory, fake_backend
     assert nvim.lines() == before
 
 
-def test_revert_puts_back_what_the_refactor_replaced(
-    nvim_start: NvimFactory, fake_backend: FakeBackend
-) -> None:
+def test_revert_puts_back_what_the_refactor_replaced(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
     fake_backend.default = Reply(text="def add(a, b):\n    return b + a\n")
     nvim = nvim_start()
     before = nvim.lines()
@@ -576,7 +632,7 @@ def test_revert_puts_back_what_the_refactor_replaced(
 
 
 def test_charwise_selection_range_is_in_the_client_encoding(nvim_start: NvimFactory) -> None:
-    nvim = nvim_start()
+    nvim = nvim_start(server=False)
     nvim.lua("vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'x = \"héllo\" + y' })")
     nvim.input("gg0fhve<Esc>")  # selects héllo
     assert nvim.wait_for("vim.api.nvim_get_mode().mode == 'n'", timeout=5)
@@ -591,9 +647,7 @@ def test_charwise_selection_range_is_in_the_client_encoding(nvim_start: NvimFact
     assert ranges[1] == {"start": {"line": 0, "character": 5}, "end": {"line": 0, "character": 10}}
 
 
-def test_checkhealth_reports_server_version_and_backend(
-    nvim_start: NvimFactory, fake_backend: FakeBackend
-) -> None:
+def test_checkhealth_reports_server_version_and_backend(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
     from hoody_lsp import __version__
 
     nvim = nvim_start()

@@ -6,6 +6,9 @@ vim.o.shada = ''
 vim.o.more = false -- a long message must never wait for a key
 vim.o.shortmess = vim.o.shortmess .. 'FWs'
 vim.cmd('filetype on')
+-- typed text lands exactly as typed: no automatic indentation to account for
+vim.cmd('filetype indent off')
+vim.o.autoindent = false
 
 -- record notifications for the test to read (headless Neovim has no screen to show them on)
 _G.hoody_test_messages = {}
