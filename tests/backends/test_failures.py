@@ -246,7 +246,7 @@ async def test_json_that_is_not_json(fake_backend: FakeBackend, backend: Backend
 
 
 async def test_oversized_with_cap_error(fake_backend: FakeBackend, backend: Backend) -> None:
-    fake_backend.script(Reply(text="0123456789abcdef", fault="oversized"))
+    fake_backend.script(Reply(chunks=["0123456789abcdef" * 16], fault="oversized"))
     exc, chunks, _ = await fails(backend, TooLargeError, completion(cap_chars=20_000, cap_is_error=True))
     assert sum(map(len, chunks)) <= 20_000
     assert "20,000" in exc.message
@@ -254,7 +254,7 @@ async def test_oversized_with_cap_error(fake_backend: FakeBackend, backend: Back
 
 
 async def test_oversized_truncated_at_the_cap(fake_backend: FakeBackend, backend: Backend) -> None:
-    fake_backend.script(Reply(text="0123456789abcdef", fault="oversized"))
+    fake_backend.script(Reply(chunks=["0123456789abcdef" * 4], fault="oversized"))
     text, finish = await run(backend, completion(cap_chars=4_000, cap_is_error=False))
     assert len(text) == 4_000
     assert text.startswith("0123456789abcdef0123")
@@ -301,11 +301,11 @@ async def test_keepalive_comments_and_ids_are_ignored(fake_backend: FakeBackend,
 
 
 async def test_keepalive_comments_reset_the_read_timeout(fake_backend: FakeBackend, kind: str) -> None:
-    # 0.8 s between tokens under a 0.5 s read timeout: only the comments halfway keep it alive
-    backend = make_backend(settings_for(fake_backend, kind, http={"timeoutS": 0.5}))
-    fake_backend.script(Reply(chunks=["a", "b"], chunk_delay=0.8, fault="keepalive"))
+    # 0.9 s between tokens under a 0.7 s read timeout: only the comments halfway keep it alive
+    backend = make_backend(settings_for(fake_backend, kind, http={"timeoutS": 0.7}))
+    fake_backend.script(Reply(chunks=["a", "b"], chunk_delay=0.9, fault="keepalive"))
     text, _ = await run(backend)
     assert text == "ab"
-    fake_backend.script(Reply(chunks=["a", "b"], chunk_delay=0.8))
+    fake_backend.script(Reply(chunks=["a", "b"], chunk_delay=0.9))
     await fails(backend, GenerationTimeout, within=1.5)  # the same pauses without comments time out
     await backend.aclose()

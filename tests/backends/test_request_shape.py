@@ -181,7 +181,7 @@ async def test_http_to_a_remote_host_is_refused_without_a_network_call() -> None
     started = time.monotonic()
     with pytest.raises(ConfigError) as info:
         await backend.generate(completion()).text()
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.5
     assert "http://" in info.value.message and "allowInsecure" in info.value.message
     assert backend._client is None, "no HTTP client was even built"  # type: ignore[attr-defined]
     await backend.aclose()
