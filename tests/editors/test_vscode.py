@@ -237,6 +237,11 @@ def test_vscode_extension_end_to_end(
         _copy_ext_logs(server.data, artifacts)
         (artifacts / "timings.json").write_text(json.dumps(timings, indent=1))
 
+    logs = [server.log_path, *server.data.rglob("*.log")]
+    assert len(logs) > 1, "the extension's log was not written"
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert SECRET_KEY not in text and ENV_KEY not in text, f"an API key reached {log}"
     assert any("hoody-lsp" in cmd or "hoody_lsp" in cmd for cmd in tree), f"no language server ran: {tree}"
     assert leftovers == [], f"processes left running: {leftovers}"
 

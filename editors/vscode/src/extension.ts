@@ -59,6 +59,7 @@ class HoodyExtension implements vscode.Disposable {
   private progressSeq = 0;
   /** Error/warning messages the server has shown, to avoid repeating one in the command's own answer. */
   private serverProblems = 0;
+  private keyChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Hoody', { log: true });
@@ -286,7 +287,14 @@ class HoodyExtension implements vscode.Disposable {
     }
   }
 
-  private async keyChanged(): Promise<void> {
+  /** The stored key changed (our command, or another window): one at a time, so each change acts once. */
+  private keyChanged(): Promise<void> {
+    const step = (): Promise<void> => this.applyKeyChange();
+    this.keyChain = this.keyChain.then(step, step);
+    return this.keyChain;
+  }
+
+  private async applyKeyChange(): Promise<void> {
     const key = await this.readKey();
     if (key === this.keyGiven) {
       return;
