@@ -84,6 +84,7 @@ class Editor:
     rejected: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
     reject_next: int = 0
     apply_delay: float = 0.0
+    history: list[tuple[str, str]] = field(default_factory=list)  # (uri, text) after each applied edit
 
     # -- documents -----------------------------------------------------------------------------------
 
@@ -239,11 +240,13 @@ class Editor:
     ) -> tuple[str, Any]:
         """Send workspace/executeCommand without awaiting it: (its request id, the pending future)."""
         msg_id = f"exec-{uuid.uuid4().hex[:12]}"
-        future = self.client.protocol.send_request_async(
+        if work_done_token is not None:
+            self.client.progress_reports.setdefault(work_done_token, [])  # a client-made token is known
+        future = asyncio.ensure_future(self.client.protocol.send_request_async(
             types.WORKSPACE_EXECUTE_COMMAND,
             types.ExecuteCommandParams(command=command, arguments=list(arguments), work_done_token=work_done_token),
             msg_id=msg_id,
-        )
+        ))
         return msg_id, future
 
     def cancel_request(self, msg_id: str) -> None:
@@ -255,6 +258,14 @@ class Editor:
         self.client.protocol.notify(
             types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
         )
+
+    async def wait_requests(self, fake: Any, n: int, timeout: float = 5.0) -> None:
+        """Wait (without blocking the loop) until the fake backend has received `n` requests."""
+        await self.wait_for(lambda: len(fake.requests) >= n, timeout, f"{n} backend request(s)")
+
+    async def wait_disconnect(self, request: Any, timeout: float = 2.0) -> None:
+        """Wait (without blocking the loop) until the server hung up on a streaming reply."""
+        await self.wait_for(lambda: request.t_disconnected is not None, timeout, "the server to hang up")
 
     def progress(self) -> dict[str | int, list[Any]]:
         """Every work-done progress the server reported: token -> [begin, report..., end]."""
@@ -327,6 +338,8 @@ class Editor:
                 self._ensure_open(uri)
                 self._apply_text_edits(uri, list(edits))
         self.applied.append(params)
+        touched = [c.text_document.uri for c in edit.document_changes or [] if isinstance(c, types.TextDocumentEdit)]
+        self.history.extend((uri, self.docs[uri].text) for uri in [*touched, *(edit.changes or {})])
         return types.ApplyWorkspaceEditResult(applied=True)
 
     def _ensure_open(self, uri: str) -> None:
