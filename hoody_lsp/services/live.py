@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 LANDING_TIMEOUT_S = 3.0  # how long an applied edit may take to come back as a didChange (Neovim debounces)
 STALE_RETRIES = 8  # versioned edits rejected because the user typed meanwhile, sent again at most this often
-_MATCH_LIMIT = 2_000_000  # line pairs above which `progressive_text` stops aligning (cost bound)
+_MATCH_LIMIT = 250_000  # line pairs above which `progressive_text` stops aligning (cost bound)
 
 Span = tuple[int, int, int]  # (start, end, new_len) in code points of the text before the change
 ChangeListener = Callable[[Snapshot, list[Span]], None]
