@@ -113,11 +113,18 @@ class HoodyServer(LanguageServer):
         return self._backend
 
     def warm_up(self) -> None:
-        """Build the backend (imports httpx, opens its client) now rather than on the first keystroke."""
-        try:
-            self.backend()
-        except Exception:
-            log.exception("could not build the backend")
+        """Load the HTTP stack now, off the event loop, rather than on the first keystroke."""
+        import importlib
+
+        async def load() -> None:
+            try:
+                await asyncio.to_thread(importlib.import_module, "httpx")
+                await asyncio.to_thread(importlib.import_module, f"hoody_lsp.backends.{self.settings.backend}")
+                self.backend()
+            except Exception:
+                log.exception("could not load the backend")
+
+        self.spawn(load())
 
     def apply_settings(self) -> None:
         """Re-resolve every layer; rebuild the backend when where requests go has changed."""

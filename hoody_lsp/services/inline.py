@@ -35,11 +35,13 @@ from hoody_lsp.backends.base import (
 )
 from hoody_lsp.backends.errors import BackendError
 from hoody_lsp.completion import (
+    MAX_LINES,
     CursorContext,
     clean,
     extend_word_range,
     multiline_mode,
     should_request,
+    to_eol,
     window,
 )
 from hoody_lsp.services.health import BackendHealth
@@ -98,10 +100,11 @@ ContextProvider = Callable[[InlineQuery, int], Sequence[ContextItem]]
 class _Stream:
     """One upstream generation for one document, anchored at the cursor where it was asked for."""
 
-    def __init__(self, anchor_prefix: str, anchor_suffix: str, multiline: bool) -> None:
+    def __init__(self, anchor_prefix: str, anchor_suffix: str, ctx: CursorContext) -> None:
         self.anchor_prefix = anchor_prefix
         self.anchor_suffix = anchor_suffix
-        self.multiline = multiline
+        self.ctx = ctx
+        self.multiline = bool(ctx.multiline)
         self.text = ""
         self.done = False
         self.failed = False
@@ -361,9 +364,9 @@ class InlineEngine:
 
     def _start(self, state: _DocState, query: InlineQuery) -> _Stream:
         multiline = multiline_mode(query.line_prefix(), query.line_suffix(), query.prefix, query.suffix)
-        stream = _Stream(query.prefix, query.suffix, multiline)
+        stream = _Stream(query.prefix, query.suffix, self._cursor_context(query, multiline))
         settings = self._settings()
-        prefix, suffix = window(query.text, query.offset, PREFIX_CHARS, SUFFIX_CHARS)
+        prefix, suffix = stream.ctx.prefix, stream.ctx.suffix
         remaining = settings.inline_completion.timeout_ms / 1000.0 - (time.monotonic() - query.received)
         request = GenerateRequest(
             task="completion",
@@ -394,7 +397,7 @@ class InlineEngine:
                         stream.first_chunk_at = time.monotonic()
                         self.debouncer.observe_latency(stream.first_chunk_at - stream.started)
                     stream.text += chunk
-                    if self._enough(stream):
+                    if self._enough(stream, chunk):
                         break
                     stream.pulse()
             self._health.success()
@@ -413,12 +416,14 @@ class InlineEngine:
             if not stream.failed and stream.text.strip():
                 self._remember(uri, stream)
 
-    def _enough(self, stream: _Stream) -> bool:
+    def _enough(self, stream: _Stream, chunk: str) -> bool:
         """Stop generating once what follows can no longer be shown."""
+        if "\n" not in chunk:
+            return False
         if not stream.multiline:
-            first, newline, _ = stream.text.lstrip("\r\n").partition("\n")
-            return bool(newline and first.strip())
-        return stream.text.count("\n") > 60
+            # the first line that survives cleaning is all a single-line suggestion shows
+            return bool(clean(stream.text, stream.ctx, final=False))
+        return stream.text.count("\n") > MAX_LINES + 20
 
     async def _serve(self, state: _DocState, generation: int, stream: _Stream, query: InlineQuery
                      ) -> Suggestion | None:
@@ -469,20 +474,20 @@ class InlineEngine:
                 final = True
             elif not self._early_answer or "\n" not in remainder.lstrip("\r\n"):
                 return None
-        ctx = CursorContext(
-            prefix=query.prefix[-PREFIX_CHARS:],
-            suffix=query.suffix[:SUFFIX_CHARS],
-            language=query.language,
-            indent=query.indent,
-            multiline=multiline,
-        )
-        text = clean(remainder, ctx, final=final)
+        text = clean(remainder, self._cursor_context(query, multiline), final=final)
         if not text:
             return None
         back, text = extend_word_range(query.line_prefix(), text)
-        if query.eol != "\n":
-            text = text.replace("\n", query.eol)
-        return Suggestion(text=text, start=query.offset - back, end=query.offset)
+        if not text:
+            return None  # it only repeated the word typed so far
+        return Suggestion(text=to_eol(text, query.eol), start=query.offset - back, end=query.offset)
+
+    @staticmethod
+    def _cursor_context(query: InlineQuery, multiline: bool) -> CursorContext:
+        prefix, suffix = window(query.text, query.offset, PREFIX_CHARS, SUFFIX_CHARS)
+        return CursorContext(
+            prefix=prefix, suffix=suffix, language=query.language, indent=query.indent, multiline=multiline
+        )
 
     # -- cache -------------------------------------------------------------------------------------
 
