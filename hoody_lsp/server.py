@@ -112,6 +112,11 @@ class HoodyServer(LanguageServer):
             self._backend = make_backend(self.settings)
         return self._backend
 
+    @property
+    def current_backend(self) -> Backend | None:
+        """The backend if one has been built (never builds one)."""
+        return self._backend
+
     def warm_up(self) -> None:
         """Load the HTTP stack now, off the event loop, rather than on the first keystroke."""
         import importlib
@@ -200,10 +205,10 @@ class HoodyServer(LanguageServer):
 
 
 def create_server() -> HoodyServer:
-    from hoody_lsp.handlers import actions, commands, context, documents, inline, lifecycle
+    from hoody_lsp.handlers import actions, commands, context, documents, inline, lifecycle, status
 
     server = HoodyServer()
-    for module in (lifecycle, documents, inline, actions, commands, context):
+    for module in (lifecycle, documents, inline, actions, commands, context, status):
         module.register(server)
     return server
 

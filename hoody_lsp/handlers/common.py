@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
 
-from hoody_lsp.backends.base import ContextItem
+from hoody_lsp.backends.base import ContextItem, ContextKind
 from hoody_lsp.documents import Snapshot
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def gather_context(
     return [
         ContextItem(
             path=s.rel, content=s.content, start_line=s.start_line, end_line=s.end_line,
-            kind=s.kind,
+            kind=cast(ContextKind, s.kind),
         )
         for s in snippets
     ]
