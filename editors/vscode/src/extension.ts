@@ -75,7 +75,10 @@ class HoodyExtension implements vscode.Disposable {
     reg('hoody.setApiKey', () => this.setApiKey());
     reg('hoody.clearApiKey', () => this.clearApiKey());
     reg('hoody.refactorSelection', () => this.refactorSelection());
-    reg('hoody.restartServer', () => this.restart());
+    reg('hoody.restartServer', () => {
+      this.status.clearProblem();
+      return this.restart();
+    });
     reg('hoody.showLog', () => this.output.show(true));
     reg(STATUS_MENU, () => this.statusMenu());
     ctx.subscriptions.push(
@@ -92,7 +95,8 @@ class HoodyExtension implements vscode.Disposable {
         }
       }),
     );
-    await this.start();
+    // activation does not wait for the server: the commands are usable (and queue behind the start) at once
+    void this.start();
   }
 
   // -- lifecycle ----------------------------------------------------------------------------------------
