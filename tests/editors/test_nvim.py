@@ -466,12 +466,16 @@ def test_multiline_ghost_text_uses_virtual_lines(nvim_start: NvimFactory, fake_b
     nvim.input("G")
     nvim.input("odef mul(a, b):<CR>    ")
     ghost = nvim.wait_for("require('hoody.inline').current()", timeout=10)
-    assert ghost is not None and ghost.startswith("value = a * b")
-    drawn = nvim.ghost()
-    assert drawn is not None and drawn.startswith("value = a * b")
+    assert ghost is not None and ghost.rstrip("\n") == "value = a * b\n    return value"
+    virt_lines = nvim.lua(
+        "local m = vim.api.nvim_buf_get_extmarks(0, require('hoody.inline').ns, 0, -1, { details = true })[1]"
+        " return { inline = m[4].virt_text_pos, lines = #(m[4].virt_lines or {}) }"
+    )
+    assert virt_lines == {"inline": "inline", "lines": len(ghost.split("\n")) - 1}
+    assert nvim.ghost() == ghost
     nvim.input("<Tab>")
     assert nvim.wait_for("vim.api.nvim_get_current_line() ~= '    '", timeout=5)
-    assert nvim.lines()[-len(ghost.split("\n")) :] == ("    " + ghost).split("\n")
+    assert "\n".join(nvim.lines()).endswith("def mul(a, b):\n    " + ghost)
 
 
 def test_typing_the_ghost_text_keeps_it(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
@@ -605,6 +609,21 @@ def test_refactor_visual_selection_applies_the_edit(nvim_start: NvimFactory, fak
     body = fake_backend.requests[-1].body.decode()
     assert "make it better" in body
     assert not [m for m in _messages(nvim) if m["level"] >= 3 and m["msg"].startswith("hoody:")]
+
+
+def test_refactor_charwise_selection_replaces_only_the_selection(
+    nvim_start: NvimFactory, fake_backend: FakeBackend
+) -> None:
+    fake_backend.default = Reply(text="b + a")
+    nvim = nvim_start()
+    nvim.input("5G0fav4l:HoodyRefactor swap the operands<CR>")  # selects `a + b`
+    assert nvim.wait_for("vim.api.nvim_buf_get_lines(0, 4, 5, false)[1] == '    return b + a'", timeout=15), (
+        nvim.lines(),
+        _messages(nvim),
+    )
+    assert nvim.lines()[:4] == ["import os", "", "", "def add(a, b):"]
+    sent = fake_backend.requests[-1].body.decode()
+    assert "swap the operands" in sent
 
 
 def test_refactor_failure_shows_the_reason(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
