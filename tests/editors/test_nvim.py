@@ -538,6 +538,25 @@ def test_tab_inserts_a_tab_when_no_suggestion_is_shown(nvim_start: NvimFactory, 
     assert nvim.lines()[-1] == "x =\t1"
 
 
+def test_tab_falls_through_to_the_users_own_mapping(
+    nvim_start: NvimFactory, fake_backend: FakeBackend, nvim_workspace: Path
+) -> None:
+    fake_backend.default = Reply(text="")
+    nvim = nvim_start()
+    # a mapping the user had before hoody attached to the next buffer
+    nvim.command("inoremap <expr> <Tab> '[tab]'")
+    (nvim_workspace / "other.py").write_text("x = 1\n")
+    nvim.command(f"edit {nvim_workspace / 'other.py'}")
+    assert nvim.wait_for("vim.b.hoody_inline_attached == true", timeout=10)
+    _open_line_and_type(nvim, "y =")
+    assert fake_backend.wait_for_requests(1, timeout=10)
+    time.sleep(0.3)
+    assert nvim.ghost() is None
+    nvim.input("<Tab><Esc>")
+    assert nvim.wait_for("vim.api.nvim_get_mode().mode == 'n'", timeout=5)
+    assert nvim.lines()[-1] == "y =[tab]"
+
+
 def test_leaving_insert_mode_dismisses(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:
     fake_backend.default = Reply(text="mul(3, 4)")
     nvim = nvim_start()
