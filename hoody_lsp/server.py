@@ -12,7 +12,8 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -22,12 +23,14 @@ from pygls.protocol.language_server import lsp_method
 from hoody_lsp import __version__
 from hoody_lsp.backends.base import Backend
 from hoody_lsp.capabilities import ClientFlags
-from hoody_lsp.context import ContextEngine, is_secret_path, redact
 from hoody_lsp.documents import DocumentStore, Snapshot
 from hoody_lsp.logs import register_secret
 from hoody_lsp.services.health import BackendHealth, Level
-from hoody_lsp.services.inline import InlineEngine
-from hoody_lsp.settings import environment_layer, resolve
+
+if TYPE_CHECKING:  # heavy modules load after the initialize answer (start-up is measured)
+    from hoody_lsp.context import ContextEngine
+    from hoody_lsp.services.inline import InlineEngine
+    from hoody_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +72,58 @@ class HoodyProtocol(LanguageServerProtocol):
 
 
 class HoodyServer(LanguageServer):
+    """The server and its state. Settings, the context engine and the inline engine are built on first use,
+    which is after the initialize answer: importing pydantic and the engines would otherwise delay it."""
+
     def __init__(self) -> None:
         super().__init__("hoody-lsp", __version__, protocol_cls=HoodyProtocol)
         self.flags = ClientFlags()
         self.documents = DocumentStore()
-        self.env_layer: dict[str, Any] = environment_layer(os.environ)
         self.init_layer: dict[str, Any] = {}
         self.config_layer: dict[str, Any] = {}
-        self.settings, warnings = resolve(self.env_layer)
-        self._pending_warnings = warnings
+        self.workspace_roots: list[str] = []
+        self._settings: Settings | None = None
+        self._pending_warnings: list[str] = []
         self._told_warnings: set[str] = set()
         self._backend: Backend | None = None
-        self._old_backends: set[asyncio.Task[None]] = set()
         self.health = BackendHealth(self.notify)
-        self.context_engine = ContextEngine(exclude=self.settings.context.exclude)
-        self.inline = InlineEngine(
+        self.background: set[asyncio.Task[Any]] = set()
+        self.cancel_listeners: dict[Any, list[Any]] = {}
+        self.shutting_down = False
+        self.watching_files = False
+        # set once the editor's configuration has been read (requests wait for it, briefly)
+        self.config_ready = asyncio.Event()
+        # per document: callbacks told of every change (spans in code points of the text before it)
+        self.change_listeners: dict[str, list[Callable[[Snapshot, list[tuple[int, int, int]]], None]]] = {}
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self.apply_settings()
+        assert self._settings is not None
+        return self._settings
+
+    @cached_property
+    def env_layer(self) -> dict[str, Any]:
+        from hoody_lsp.settings import environment_layer
+
+        return environment_layer(os.environ)
+
+    @cached_property
+    def context_engine(self) -> ContextEngine:
+        from hoody_lsp.context import ContextEngine
+
+        engine = ContextEngine(exclude=self.settings.context.exclude)
+        for root in self.workspace_roots:
+            engine.add_workspace(root)
+        return engine
+
+    @cached_property
+    def inline(self) -> InlineEngine:
+        from hoody_lsp.context import redact
+        from hoody_lsp.services.inline import InlineEngine
+
+        return InlineEngine(
             backend=self.backend,
             health=self.health,
             settings=lambda: self.settings,
@@ -93,15 +133,6 @@ class HoodyServer(LanguageServer):
             # benchmarks compare with and without early answers; not a user setting
             early_answer=os.environ.get("HOODY_EARLY_ANSWER", "1") != "0",
         )
-        self.background: set[asyncio.Task[Any]] = set()
-        self.cancel_listeners: dict[Any, list[Any]] = {}
-        self.shutting_down = False
-        self.watching_files = False
-        # set once the editor's configuration has been read (requests wait for it, briefly)
-        self.config_ready = asyncio.Event()
-        # per document: callbacks told of every change (spans in code points of the text before it)
-        self.change_listeners: dict[str, list[Callable[[Snapshot, list[tuple[int, int, int]]], None]]] = {}
-        register_secret(self.settings.key())
 
     # -- settings and backend -------------------------------------------------------------------------
 
@@ -133,14 +164,21 @@ class HoodyServer(LanguageServer):
 
     def apply_settings(self) -> None:
         """Re-resolve every layer; rebuild the backend when where requests go has changed."""
+        from hoody_lsp.settings import resolve
+
         settings, warnings = resolve(self.env_layer, self.init_layer, self.config_layer)
         register_secret(settings.key())
-        routing_changed = settings.routing_fingerprint() != self.settings.routing_fingerprint()
-        self.settings = settings
-        self.context_engine.set_exclude(settings.context.exclude)
+        previous, self._settings = self._settings, settings
+        if previous is None:
+            self._pending_warnings.extend(warnings)
+            return
+        routing_changed = settings.routing_fingerprint() != previous.routing_fingerprint()
+        if "context_engine" in self.__dict__:
+            self.context_engine.set_exclude(settings.context.exclude)
         if routing_changed:
             self.health.settings_changed()
-            self.inline.reset()
+            if "inline" in self.__dict__:
+                self.inline.reset()
             old, self._backend = self._backend, None
             if old is not None:
                 self.spawn(old.aclose())
@@ -177,6 +215,8 @@ class HoodyServer(LanguageServer):
             callback(snap, spans)
 
     def path_allowed(self, path: str) -> bool:
+        from hoody_lsp.context import is_secret_path
+
         if is_secret_path(path):
             return False
         return self.context_engine.is_allowed(path)
@@ -193,7 +233,8 @@ class HoodyServer(LanguageServer):
     async def close_everything(self) -> None:
         """Shutdown: close every upstream stream and the HTTP client."""
         self.shutting_down = True
-        self.inline.close_all()
+        if "inline" in self.__dict__:
+            self.inline.close_all()
         from hoody_lsp.handlers.commands import cancel_all_commands
 
         await cancel_all_commands(self)

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from hoody_lsp.completion import detect_indent
 from hoody_lsp.documents import Snapshot
 from hoody_lsp.handlers.common import language_of, offset_of, range_of, uri_to_path
-from hoody_lsp.services.inline import InlineQuery, Suggestion
 
 if TYPE_CHECKING:
     from hoody_lsp.server import HoodyServer
+    from hoody_lsp.services.inline import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,9 @@ async def _suggest(
     snap = ls.snapshot(uri)
     if snap is None:
         return None, None
+    from hoody_lsp.completion import detect_indent
+    from hoody_lsp.services.inline import InlineQuery
+
     offset = offset_of(snap, position)
     query = InlineQuery(
         uri=uri,

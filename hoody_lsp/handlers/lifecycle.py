@@ -30,17 +30,17 @@ def register(server: HoodyServer) -> None:
         ls.flags = ClientFlags.from_params(params)
         ls.documents.encoding = negotiated_encoding(params.capabilities)
         ls.init_layer = layer_from(params.initialization_options)
-        ls.apply_settings()
+        # settings and the context engine are built after the answer (see HoodyServer)
+        ls.workspace_roots = _workspace_roots(params)
         if not ls.flags.configuration:
             ls.config_ready.set()
-        for root in _workspace_roots(params):
-            ls.context_engine.add_workspace(root)
         log.info("client %r, position encoding %s", ls.flags.name, ls.documents.encoding)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HoodyServer, params: types.InitializedParams) -> None:
         if ls.process_id:
             ls.spawn(_watch_parent(ls, ls.process_id))
+        ls.apply_settings()
         try:
             await _pull_configuration(ls)
         finally:
