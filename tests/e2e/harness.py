@@ -85,6 +85,10 @@ class Editor:
     reject_next: int = 0
     apply_delay: float = 0.0
     history: list[tuple[str, str]] = field(default_factory=list)  # (uri, text) after each applied edit
+    # > 0: didChange notifications are held this long and sent in order (Neovim debounces them), so the
+    # answer to an applyEdit reaches the server before the change it made
+    change_delay: float = 0.0
+    _held: list[types.DidChangeTextDocumentParams] = field(default_factory=list)
 
     # -- documents -----------------------------------------------------------------------------------
 
@@ -140,7 +144,7 @@ class Editor:
         rng = types.Range(start=self.pos(uri, start), end=self.pos(uri, end))
         doc.text = doc.text[:start] + new_text + doc.text[end:]
         doc.version += 1
-        self.client.text_document_did_change(
+        self._did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
                 content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new_text)],
@@ -153,6 +157,19 @@ class Editor:
         at = len(doc.text) if at is None else at
         self.edit(uri, at, at, text)
         return at + len(text)
+
+    def _did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        if self.change_delay <= 0:
+            self.client.text_document_did_change(params)
+            return
+        self._held.append(params)
+        if len(self._held) == 1:
+            asyncio.get_running_loop().call_later(self.change_delay, self._flush_changes)
+
+    def _flush_changes(self) -> None:
+        held, self._held = self._held, []
+        for params in held:
+            self.client.text_document_did_change(params)
 
     def close(self, uri: str) -> None:
         self.client.text_document_did_close(
@@ -291,7 +308,7 @@ class Editor:
         doc.version += 1
         # report back as a full-text change (what matters is the text and the new version)
         del old_text
-        self.client.text_document_did_change(
+        self._did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
                 content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
