@@ -117,6 +117,8 @@ def offer(ls: HoodyServer, params: types.CodeActionParams) -> list[types.CodeAct
                 {"diagnostics": [converter.unstructure(d) for d in diagnostics]}, diagnostics=diagnostics)
 
         first, last = rng.start.line, rng.end.line
+        if last > first and rng.end.character == 0:
+            last -= 1  # a selection of whole lines ends at the start of the next one
         if last - first <= MAX_DIRECTIVE_SCAN_LINES:
             for line in [*range(first, last + 1), first - 1, last + 1]:
                 if 0 <= line < snap.line_count and find_directive(snap.text, line, language) is not None:

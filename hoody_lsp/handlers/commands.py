@@ -83,6 +83,10 @@ def register(server: HoodyServer) -> None:
 def _handler(name: str) -> Callable[..., Any]:
     async def run(ls: HoodyServer, *args: Any) -> dict[str, Any]:
         runner = _RUNNERS[ls]
+        if not ls.flags.apply_edit:
+            reason = "this editor cannot apply edits from the server (no workspace/applyEdit)"
+            ls.notify("error", f"Hoody: {reason}.")
+            return {"applied": False, "reason": reason}
         control = Control()
         control.task = asyncio.current_task()
         msg_id = ls.protocol.msg_id

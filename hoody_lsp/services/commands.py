@@ -618,6 +618,8 @@ class CommandRunner:
             found = find_directives(snap.text, language)
             return found[0] if found else None
         first, last = args.range[0], args.range[2]
+        if last > first and args.range[3] == 0:
+            last -= 1  # a selection of whole lines ends at the start of the next one
         for line in [*range(first, last + 1), first - 1, last + 1]:
             if 0 <= line < snap.line_count:
                 directive = find_directive(snap.text, line, language)
@@ -676,6 +678,11 @@ class CommandRunner:
     # -- running ------------------------------------------------------------------------------------------
 
     async def _run(self, plan: Plan, editor: CommandEditor, progress: Progress, control: Control) -> _Outcome:
+        # Follow the region from now on: the user may type while progress is being set up.
+        region = None
+        if plan.snap is not None:
+            region = TrackedRegion(editor, plan.uri, plan.snap.text, plan.start,
+                                   plan.snap.text[plan.start : plan.end])
         await progress.begin(_label(plan.title), "Asking the model…")
         self.stats = {"command": plan.command, "applies": 0, "started": time.monotonic()}
         outcome: _Outcome | None = None
@@ -687,18 +694,20 @@ class CommandRunner:
                 return outcome
             answer = _Answer(generation)
             try:
-                if plan.test_path is not None:
+                if region is None:
                     outcome = await self._tests(plan, answer, editor, progress, control)
                 elif self.deps.settings().actions.live_edits:
-                    outcome = await self._live(plan, answer, editor, progress, control)
+                    outcome = await self._live(plan, answer, region, progress, control)
                 else:
-                    outcome = await self._whole(plan, answer, editor, progress, control)
+                    outcome = await self._whole(plan, answer, region, progress, control)
             finally:
                 await answer.close()
                 self.stats["first_chunk_at"] = answer.first_at
                 self.stats["chars"] = answer.chars
             return outcome
         finally:
+            if region is not None and self._reverts.get(plan.uri) is not region:
+                region.close()
             if outcome is None:
                 outcome = _Outcome(False, "internal error (see the server log)")
             progress.end(outcome.progress_end or (f"Done. {outcome.reason}" if outcome.applied else
@@ -762,67 +771,65 @@ class CommandRunner:
 
     # -- live ---------------------------------------------------------------------------------------------
 
-    async def _live(self, plan: Plan, answer: _Answer, editor: CommandEditor, progress: Progress,
+    async def _live(self, plan: Plan, answer: _Answer, region: TrackedRegion, progress: Progress,
                     control: Control) -> _Outcome:
-        assert plan.snap is not None and plan.fit is not None
-        snap = plan.snap
-        original = snap.text[plan.start : plan.end]
+        assert plan.fit is not None
+        original = region.original
         label = _label(plan.title)
-        region = TrackedRegion(editor, plan.uri, snap.text, plan.start, original)
         pacer = Pacer()
         state: dict[str, float] = {}
-        keep_region = False
         shown_breaks = -1  # `answer.breaks` when the display was last computed
-        try:
-            while True:
-                # Clear the wake-up events first, then look at the state: nothing can slip in between.
-                answer.event.clear()
-                region.changed.clear()
-                if control.cancelled:
-                    await answer.close()
+        while True:
+            # Clear the wake-up events first, then look at the state: nothing can slip in between.
+            answer.event.clear()
+            region.changed.clear()
+            if control.cancelled:
+                await answer.close()
+                restored = await region.restore(label=label)
+                return self._cancelled(control, restored)
+            if region.broken:
+                await answer.close()
+                return self._stopped(plan, "you edited the code being generated", region)
+            if answer.done:
+                if answer.error is not None:
                     restored = await region.restore(label=label)
-                    return self._cancelled(control, restored)
-                if region.broken:
-                    await answer.close()
-                    return self._stopped(plan, "you edited the code being generated", region)
-                if answer.done:
-                    if answer.error is not None:
-                        restored = await region.restore(label=label)
-                        return self._failure_outcome(plan, answer.error, restored=restored)
-                    final = plan.fit(answer.text, False)
-                    if final is None:
-                        await region.restore(label=label)
-                        return self._empty_answer(plan)
-                    shown, why = await region.show(final, label=label)
-                    self.stats["applies"] = region.applies
-                    if shown is Shown.OK:
-                        self.deps.health.success()
-                        keep_region = True
-                        self._remember_revert(plan.uri, region)
-                        return _Outcome(True, progress_end=_summary(original, final))
-                    return self._stopped(plan, why, region)
-
-                self._progress(progress, answer, state)
-                wait = pacer.wait_s()
-                if wait > 0 or answer.breaks == shown_breaks:
-                    # nothing new to show yet, or too soon after the last edit
-                    await self._wait(answer, control, progress, wait or PROGRESS_EVERY_S, region.changed)
-                    continue
-                shown_breaks = answer.breaks
-                partial = plan.fit(answer.text, True)
-                display = progressive_text(original, partial, plan.eol) if partial else original
-                if display == region.current:
-                    continue
-                shown, why = await region.show(display, label=label)
-                pacer.sent()
+                    return self._failure_outcome(plan, answer.error, restored=restored)
+                final = plan.fit(answer.text, False)
+                if final is None:
+                    await region.restore(label=label)
+                    return self._empty_answer(plan)
+                shown, why = await region.show(final, label=label)
                 self.stats["applies"] = region.applies
-                self.stats.setdefault("first_apply_at", time.monotonic())
-                if shown is not Shown.OK:
-                    await answer.close()
-                    return self._stopped(plan, why, region)
-        finally:
-            if not keep_region:
-                region.close()
+                if shown is Shown.OK:
+                    self.deps.health.success()
+                    return self._done(plan, region, original, final)
+                return self._stopped(plan, why, region)
+
+            self._progress(progress, answer, state)
+            wait = pacer.wait_s(answer.chars)
+            if wait > 0 or answer.breaks == shown_breaks:
+                # nothing new to show yet, or too soon after the last edit
+                await self._wait(answer, control, progress, wait or PROGRESS_EVERY_S, region.changed)
+                continue
+            shown_breaks = answer.breaks
+            partial = plan.fit(answer.text, True)
+            display = progressive_text(original, partial, plan.eol) if partial else original
+            if display == region.current:
+                continue
+            shown, why = await region.show(display, label=label)
+            pacer.sent(answer.chars)
+            self.stats["applies"] = region.applies
+            self.stats.setdefault("first_apply_at", time.monotonic())
+            if shown is not Shown.OK:
+                await answer.close()
+                return self._stopped(plan, why, region)
+
+    def _done(self, plan: Plan, region: TrackedRegion, original: str, final: str) -> _Outcome:
+        if final == original:
+            return _Outcome(False, "the model suggested no change", progress_end="No change.",
+                            message=f"{_label(plan.title)}: the model suggested no change.", level="info")
+        self._remember_revert(plan.uri, region)
+        return _Outcome(True, progress_end=_summary(original, final))
 
     def _cancelled(self, control: Control, restored: bool) -> _Outcome:
         reason = control.reason or CANCELLED
@@ -843,44 +850,35 @@ class CommandRunner:
 
     # -- one edit at the end ------------------------------------------------------------------------------
 
-    async def _whole(self, plan: Plan, answer: _Answer, editor: CommandEditor, progress: Progress,
+    async def _whole(self, plan: Plan, answer: _Answer, region: TrackedRegion, progress: Progress,
                      control: Control) -> _Outcome:
-        assert plan.snap is not None and plan.fit is not None
-        snap = plan.snap
-        original = snap.text[plan.start : plan.end]
-        region = TrackedRegion(editor, plan.uri, snap.text, plan.start, original)
-        keep_region = False
-        try:
-            await self._collect(answer, control, progress)
-            if control.cancelled:
-                return self._cancelled(control, True)
-            if answer.error is not None:
-                return self._failure_outcome(plan, answer.error)
-            final = plan.fit(answer.text, False)
-            if final is None:
-                return self._empty_answer(plan)
-            if region.broken or not region.intact():
-                return _Outcome(
-                    False, "the code changed while it was being generated; nothing was applied",
-                    progress_end="The code changed meanwhile; nothing was applied.",
-                    message=f"{_label(plan.title)}: the code changed while it was being generated; "
-                            "nothing was applied. Run it again.",
-                )
-            self.deps.health.success()
-            shown, why = await region.show(final, label=_label(plan.title), confirm=True)
-            self.stats["applies"] = region.applies
-            if shown is Shown.OK:
-                keep_region = True
-                self._remember_revert(plan.uri, region)
-                return _Outcome(True, progress_end=_summary(original, final))
-            if shown is Shown.REJECTED:
-                # most often the user declined the preview: their choice, no message
-                return _Outcome(False, f"not applied: {why}", progress_end=f"Not applied: {why}.")
-            return _Outcome(False, f"not applied: {why}", progress_end=f"Not applied: {why}.",
-                            message=f"{_label(plan.title)}: not applied ({why}). Run it again.")
-        finally:
-            if not keep_region:
-                region.close()
+        assert plan.fit is not None
+        original = region.original
+        await self._collect(answer, control, progress)
+        if control.cancelled:
+            return self._cancelled(control, True)
+        if answer.error is not None:
+            return self._failure_outcome(plan, answer.error)
+        final = plan.fit(answer.text, False)
+        if final is None:
+            return self._empty_answer(plan)
+        if region.broken or not region.intact():
+            return _Outcome(
+                False, "the code changed while it was being generated; nothing was applied",
+                progress_end="The code changed meanwhile; nothing was applied.",
+                message=f"{_label(plan.title)}: the code changed while it was being generated; "
+                        "nothing was applied. Run it again.",
+            )
+        self.deps.health.success()
+        shown, why = await region.show(final, label=_label(plan.title), confirm=True)
+        self.stats["applies"] = region.applies
+        if shown is Shown.OK:
+            return self._done(plan, region, original, final)
+        if shown is Shown.REJECTED:
+            # most often the user declined the preview: their choice, no message
+            return _Outcome(False, f"not applied: {why}", progress_end=f"Not applied: {why}.")
+        return _Outcome(False, f"not applied: {why}", progress_end=f"Not applied: {why}.",
+                        message=f"{_label(plan.title)}: not applied ({why}). Run it again.")
 
     # -- tests --------------------------------------------------------------------------------------------
 

@@ -120,28 +120,40 @@ def progressive_text(original: str, shown: str, eol: str) -> str:
 
 
 class Pacer:
-    """When the next live edit may go: the first as soon as there is something to show, then at most one per
-    `gap` seconds, the gap growing with each edit so a long answer needs few edits (2,000 characters
-    streaming over ten seconds take about twenty)."""
+    """When the next live edit may go, so a long answer takes few edits and the buffer still moves.
 
-    def __init__(self, base_gap: float = 0.25, growth: float = 0.03,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    The first edit goes as soon as there is something to show. After that an edit waits for `min_chars` new
+    characters of the answer (or `max_wait` seconds, so a slow model still shows progress) and at least a gap
+    that grows from `base_gap` with each edit (up to `max_gap`): a few edits per second at most, and about 20
+    for a 2,000-character answer whatever the model's speed (`benchmarks/bench_live_edits.py`)."""
+
+    def __init__(self, base_gap: float = 0.25, growth: float = 0.03, max_gap: float = 1.0, min_chars: int = 100,
+                 max_wait: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.base_gap = base_gap
         self.growth = growth
+        self.max_gap = max_gap
+        self.min_chars = min_chars
+        self.max_wait = max_wait
         self.clock = clock
         self.count = 0
         self._last: float | None = None
+        self._last_chars = 0
 
-    def wait_s(self) -> float:
-        """Seconds until the next edit may go (0: now)."""
+    def wait_s(self, chars: int) -> float:
+        """Seconds until the next edit may go (0: now), with `chars` characters of the answer so far."""
         if self._last is None:
             return 0.0
-        gap = self.base_gap + self.growth * self.count
-        return max(0.0, self._last + gap - self.clock())
+        now = self.clock()
+        gap = min(self.max_gap, self.base_gap + self.growth * self.count)
+        wait = self._last + gap - now
+        if chars - self._last_chars < self.min_chars:
+            wait = max(wait, self._last + self.max_wait - now)
+        return max(0.0, wait)
 
-    def sent(self) -> None:
+    def sent(self, chars: int) -> None:
         self.count += 1
         self._last = self.clock()
+        self._last_chars = chars
 
 
 # ---------------------------------------------------------------------------------------------- the region

@@ -326,14 +326,22 @@ async def test_every_failure_leaves_the_document_and_shows_one_message(
     assert ed.messages()[0] != ""
 
 
-async def test_unreachable_and_tls_failures(fake_backend: FakeBackend, tmp_path: Path) -> None:
-    for url in (f"http://127.0.0.1:{_closed_port()}", fake_backend.url.replace("http://", "https://")):
-        async with editor_session(url, tmp_path, init_options=ONE_EDIT) as ed:
-            uri = ed.open("m.py", SRC)
-            rng = ed.range_of(uri, "def add(a,b):\n  return a+b\n")
-            result = await ed.execute("hoody.refactor", args(ed, uri, rng))
-            assert result["applied"] is False
-            assert ed.text(uri) == SRC and len(ed.messages()) == 1, ed.messages()
+async def test_tls_failure(fake_backend: FakeBackend, tmp_path: Path) -> None:
+    url = fake_backend.url.replace("http://", "https://")  # a TLS handshake against a plain HTTP server
+    async with editor_session(url, tmp_path, init_options=ONE_EDIT) as ed:
+        uri = ed.open("m.py", SRC)
+        result = await ed.execute("hoody.refactor", args(ed, uri, ed.range_of(uri, "def add(a,b):\n  return a+b\n")))
+        assert result["applied"] is False
+        assert ed.text(uri) == SRC and len(ed.messages()) == 1, ed.messages()
+
+
+async def test_unreachable_backend(tmp_path: Path) -> None:
+    # Slow by design: a refused connection is retried (commands only, before anything streamed) for ~15 s.
+    async with editor_session(f"http://127.0.0.1:{_closed_port()}", tmp_path, init_options=ONE_EDIT) as ed:
+        uri = ed.open("m.py", SRC)
+        result = await ed.execute("hoody.refactor", args(ed, uri, ed.range_of(uri, "def add(a,b):\n  return a+b\n")))
+        assert result["applied"] is False
+        assert ed.text(uri) == SRC and len(ed.messages()) == 1, ed.messages()
 
 
 async def test_retryable_statuses_are_retried_before_anything_streamed(
@@ -378,3 +386,18 @@ async def test_editing_the_target_while_generating_applies_nothing(fake_backend:
         assert result["applied"] is False and "changed" in result["reason"]
         assert ed.text(uri) == SRC.replace("a+b", "a - b", 1)
         assert len(ed.messages()) == 1 and not ed.applied
+
+
+async def test_secrets_are_not_sent_and_not_lost(fake_backend: FakeBackend, tmp_path: Path) -> None:
+    region = 'def connect():\n    password = "hunter2-very-secret"\n    return db(password)\n'
+    # the model only sees the placeholder, and echoes it back on the line it kept
+    fake_backend.default = Reply(
+        text='def connect() -> Db:\n    password = "<redacted>"\n    return db(password, retries=3)\n'
+    )
+    async with editor_session(fake_backend.url, tmp_path, init_options=ONE_EDIT) as ed:
+        uri = ed.open("db.py", region)
+        assert await ed.execute("hoody.refactor", args(ed, uri, ed.range_of(uri, region))) == {"applied": True}
+        assert ed.text(uri) == region.replace("connect():", "connect() -> Db:").replace(
+            "db(password)", "db(password, retries=3)"
+        )
+    assert "hunter2" not in fake_backend.requests[0].body.decode()
