@@ -21,21 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from hoody_lsp.actions.directives import find_directive
-from hoody_lsp.actions.requests import (
-    COMMANDS,
-    CUSTOM,
-    DIRECTIVE,
-    DOCUMENT,
-    FIX,
-    REFACTOR,
-    REVERT,
-    TESTS,
-    fix_title,
-)
-from hoody_lsp.handlers.commands import runner_of
+from hoody_lsp.handlers.commands import runner_of, wait_for_configuration
 from hoody_lsp.handlers.common import offset_of, uri_to_path
-from hoody_lsp.services.commands import ClientDiagnostic, diagnostic_info
 
 if TYPE_CHECKING:
     from hoody_lsp.server import HoodyServer
@@ -56,7 +43,8 @@ def register(server: HoodyServer) -> None:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=False),
     )
-    def code_action(ls: HoodyServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    async def code_action(ls: HoodyServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        await wait_for_configuration(ls)  # user actions may come from the configuration
         try:
             return offer(ls, params)
         except Exception:  # a bug must not become an error popup on every cursor move
@@ -73,6 +61,20 @@ def _kind_allowed(kind: str | None, only: list[str] | None) -> bool:
 
 
 def offer(ls: HoodyServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    from hoody_lsp.actions.directives import find_directive
+    from hoody_lsp.actions.requests import (
+        COMMANDS,
+        CUSTOM,
+        DIRECTIVE,
+        DOCUMENT,
+        FIX,
+        REFACTOR,
+        REVERT,
+        TESTS,
+        fix_title,
+    )
+    from hoody_lsp.services.commands import ClientDiagnostic, diagnostic_info
+
     uri = params.text_document.uri
     snap = ls.snapshot(uri)
     if snap is None:

@@ -17,6 +17,7 @@ LSP:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
@@ -28,19 +29,19 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from hoody_lsp.actions.requests import COMMANDS
 from hoody_lsp.documents import Snapshot
-from hoody_lsp.edits import Edit
 from hoody_lsp.handlers.common import gather_context, range_of, uri_to_path
-from hoody_lsp.services.commands import CommandRunner, Control, RunnerDeps
-from hoody_lsp.services.health import Level
-from hoody_lsp.services.live import ApplyOutcome, ChangeListener
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the command machinery loads on first use, after the initialize answer
+    from hoody_lsp.edits import Edit
     from hoody_lsp.server import HoodyServer
+    from hoody_lsp.services.commands import CommandRunner, Control
+    from hoody_lsp.services.health import Level
+    from hoody_lsp.services.live import ApplyOutcome, ChangeListener
 
 log = logging.getLogger(__name__)
 
+CONFIG_WAIT_S = 2.0
 STALE_GRACE_S = 0.1  # after a rejected edit, how long a late didChange may take to show it was a race
 PROGRESS_CREATE_TIMEOUT_S = 2.0
 ANNOTATION_ID = "hoody"
@@ -53,11 +54,23 @@ _PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = contextvars
 _RUNNERS: weakref.WeakKeyDictionary[Any, CommandRunner] = weakref.WeakKeyDictionary()
 
 
+# SPEC's commands (the same as `actions.requests.COMMANDS`, which loads later; a test checks they are advertised)
+COMMAND_NAMES = (
+    "hoody.refactor", "hoody.directive", "hoody.fix", "hoody.document", "hoody.tests", "hoody.custom", "hoody.revert",
+)
+
+
 def runner_of(server: HoodyServer) -> CommandRunner | None:
+    """The server's command runner, if a command has run (nothing to revert before that)."""
     return _RUNNERS.get(server)
 
 
-def register(server: HoodyServer) -> None:
+def _runner(server: HoodyServer) -> CommandRunner:
+    runner = _RUNNERS.get(server)
+    if runner is not None:
+        return runner
+    from hoody_lsp.services.commands import CommandRunner, RunnerDeps
+
     runner = CommandRunner(
         RunnerDeps(
             backend=server.backend,
@@ -74,15 +87,21 @@ def register(server: HoodyServer) -> None:
         )
     )
     _RUNNERS[server] = runner
-    _remember_params(server)
+    return runner
 
-    for name in COMMANDS:
+
+def register(server: HoodyServer) -> None:
+    _remember_params(server)
+    for name in COMMAND_NAMES:
         server.command(name)(_handler(name))
 
 
 def _handler(name: str) -> Callable[..., Any]:
     async def run(ls: HoodyServer, *args: Any) -> dict[str, Any]:
-        runner = _RUNNERS[ls]
+        from hoody_lsp.services.commands import Control
+
+        runner = _runner(ls)
+        await wait_for_configuration(ls)
         if not ls.flags.apply_edit:
             reason = "this editor cannot apply edits from the server (no workspace/applyEdit)"
             ls.notify("error", f"Hoody: {reason}.")
@@ -111,6 +130,13 @@ def _handler(name: str) -> Callable[..., Any]:
     # server's type is only imported for type checking.
     run.__annotations__ = {}
     return run
+
+
+async def wait_for_configuration(ls: HoodyServer) -> None:
+    """The first request may race the configuration pull (`actions.*` may come from it): wait briefly."""
+    if not ls.config_ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.config_ready.wait(), CONFIG_WAIT_S)
 
 
 async def cancel_all_commands(server: HoodyServer) -> None:
@@ -149,14 +175,7 @@ def _path_to_uri(path: str) -> str:
 
 def _workspace_root(ls: HoodyServer, path: str) -> str | None:
     """The deepest workspace folder holding `path`."""
-    roots: list[str] = []
-    try:
-        workspace = ls.workspace
-        roots = [uri_to_path(folder.uri) for folder in workspace.folders.values()]
-        if workspace.root_uri:
-            roots.append(uri_to_path(workspace.root_uri))
-    except Exception:  # no workspace (not initialized)
-        return None
+    roots = list(ls.workspace_roots)
     inside = [r for r in roots if r and (path == r or path.startswith(r.rstrip(os.sep) + os.sep))]
     return max(inside, key=len) if inside else None
 
@@ -209,6 +228,8 @@ class LspEditor:
         return out
 
     async def apply(self, snap: Snapshot, edits: Sequence[Edit], *, label: str, confirm: bool) -> ApplyOutcome:
+        from hoody_lsp.services.live import ApplyOutcome
+
         current = self.ls.snapshot(snap.uri)
         if current is None:
             return ApplyOutcome(False, reason="the document was closed")
@@ -269,6 +290,8 @@ class LspEditor:
         return await self._send(edit, label)
 
     async def _send(self, edit: types.WorkspaceEdit, label: str) -> ApplyOutcome:
+        from hoody_lsp.services.live import ApplyOutcome
+
         try:
             result = await self.ls.workspace_apply_edit_async(
                 types.ApplyWorkspaceEditParams(edit=edit, label=label)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hoody_lsp.actions.directives import (
     Directive,
@@ -67,7 +67,9 @@ from hoody_lsp.documents import Snapshot, eol_of
 from hoody_lsp.edits import Edit, minimal_edits, split_lines, strip_line_break
 from hoody_lsp.services.health import BackendHealth, Level
 from hoody_lsp.services.live import ApplyOutcome, Editor, Pacer, Shown, TrackedRegion, progressive_text
-from hoody_lsp.settings import CustomAction, Settings
+
+if TYPE_CHECKING:  # pydantic loads after the initialize answer (start-up is measured)
+    from hoody_lsp.settings import CustomAction, Settings
 
 log = logging.getLogger(__name__)
 
