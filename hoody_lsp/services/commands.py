@@ -289,30 +289,53 @@ def restore_secrets(output: str, original: str, redacted: str) -> str:
     return "".join(out)
 
 
+def _blocks(lines: list[str]) -> list[list[str]]:
+    """Top-level blocks: a new one starts at an unindented line after a blank line."""
+    blocks: list[list[str]] = []
+    blank_before = True
+    for line in lines:
+        starts = bool(line.strip()) and not line[:1].isspace() and blank_before
+        if starts or not blocks:
+            blocks.append([])
+        blocks[-1].append(line)
+        blank_before = not line.strip()
+    for block in blocks:
+        while block and not block[-1].strip():
+            block.pop()
+    return [block for block in blocks if any(line.strip() for line in block)]
+
+
+_NOT_HEADERS = ("@", "#[", "#", "//", "/*", "*", "--")
+
+
 def merge_tests(existing: str, generated: str, eol: str) -> str:
-    """The new content of an existing test file. When the model kept every existing line (it only added),
-    its version is taken as is (new imports land at the top); otherwise the lines it added are appended at
-    the end, and nothing the user wrote is lost."""
+    """The new content of an existing test file.
+
+    When the model kept every existing line (it only added), its version is taken as is (new imports land at
+    the top). Otherwise nothing the user wrote is touched: the model's top-level blocks that are new (their
+    first code line, e.g. `def test_x():`, is not in the file yet) are appended at the end.
+    """
     old = [strip_line_break(line) for line in split_lines(existing)]
     new = [strip_line_break(line) for line in split_lines(generated)]
-    if not old:
+    if not any(line.strip() for line in old):
         return eol.join(new) + eol
     matcher = SequenceMatcher(None, old, new, autojunk=False)
-    opcodes = matcher.get_opcodes()
-    if all(tag in ("equal", "insert") for tag, *_ in opcodes):
+    if all(tag in ("equal", "insert") for tag, *_ in matcher.get_opcodes()):
         return eol.join(new) + eol
-    added: list[str] = []
-    for tag, _i1, _i2, j1, j2 in opcodes:
-        if tag in ("insert", "replace"):
-            added.extend(new[j1:j2])
-    while added and not added[0].strip():
-        added.pop(0)
-    if not any(line.strip() for line in added):
+    known = {line.strip() for line in old if line.strip()}
+    added: list[list[str]] = []
+    for block in _blocks(new):
+        header = next((line for line in block if line.strip() and not line.lstrip().startswith(_NOT_HEADERS)),
+                      None)
+        if header is None or header.strip() in known:
+            continue  # only comments, or a block the file already has (the user's version stays)
+        added.append(block)
+    if not added:
         return existing
     base = existing if existing.endswith(("\n", "\r")) else existing + eol
     if old[-1].strip():
         base += eol  # a blank line between the existing tests and the new ones
-    return base + eol.join(added) + eol
+    return base + (eol * 2).join(eol.join(block) for block in added) + eol
 
 
 def _label(title: str) -> str:
@@ -468,6 +491,8 @@ class CommandRunner:
     async def _revert(self, raw: Sequence[Any], editor: CommandEditor) -> _Outcome:
         args = parse_args(raw)
         entry = self._reverts.get(args.uri)
+        if editor.snapshot(args.uri) is None:
+            raise CommandFailed("the document is not open", message="Hoody: open the document first.")
         if entry is None:
             raise CommandFailed("there is no generation to revert in this document",
                                 message="Hoody: there is no generation to revert in this document.")
@@ -710,8 +735,8 @@ class CommandRunner:
         finally:
             if region is not None and self._reverts.get(plan.uri) is not region:
                 region.close()
-            if outcome is None:
-                outcome = _Outcome(False, "internal error (see the server log)")
+            if outcome is None:  # cancelled from outside (shutdown took too long)
+                outcome = _Outcome(False, "stopped", progress_end="Stopped.")
             progress.end(outcome.progress_end or (f"Done. {outcome.reason}" if outcome.applied else
                                                   f"Not applied: {outcome.reason}."))
 
