@@ -286,3 +286,13 @@ async def test_a_client_that_reports_changes_late_still_gets_consistent_edits(
         assert await ed.execute("hoody.refactor", args(ed, uri)) == {"applied": True}
         assert ed.text(uri) == HEAD + NEW + TAIL
         assert len(ed.applied) >= 2 and not ed.messages()
+
+
+async def test_an_openai_compatible_backend_streams_the_same_way(fake_backend: FakeBackend, tmp_path: Path) -> None:
+    fake_backend.default = slow(delay=0.05)
+    env = {"HOODY_BACKEND": "openai", "HOODY_MODEL": "local-model"}
+    async with editor_session(fake_backend.url, tmp_path, env=env) as ed:
+        uri = ed.open("m.py", SRC)
+        assert await ed.execute("hoody.refactor", args(ed, uri)) == {"applied": True}
+        assert ed.text(uri) == HEAD + NEW + TAIL
+    assert fake_backend.requests[0].path.endswith("/chat/completions")
