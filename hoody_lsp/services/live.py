@@ -217,7 +217,7 @@ class TrackedRegion:
         try:
             if self.live.broken:
                 return
-            if any(s == 0 and n == len(snap.text) for s, _, n in spans) and len(spans) >= 1:
+            if any(s == 0 and n == len(snap.text) for s, _, n in spans):
                 # a whole-text change (some clients report every change so): find what really changed
                 spans = [tighten(old, snap.text)]
             for start, end, new_len in spans:
