@@ -246,7 +246,7 @@ class TrackedRegion:
         """The client did not apply our edit: the region still holds `previous` (if the user left it alone)."""
         region = self.live.region
         snap = self.editor.snapshot(self.uri)
-        self.live._pending_extent = None
+        self.live._pending_extent = None  # no edit of ours is on its way any more (no public way to say so)
         if region is None or snap is None:
             self.live.region = None
             return
