@@ -11,10 +11,12 @@ from typing import Any
 
 
 class Wire:
-    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, args: list[str] | None = None, command: list[str] | None = None
+    ) -> None:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hoody_lsp", *(args or [])],
+            [*(command or [sys.executable, "-m", "hoody_lsp"]), *(args or [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
