@@ -65,6 +65,7 @@ class _Doc:
     language: str | None
     dirty: bool  # its text differs from what the index holds for it
     used: float  # last open/change, for choosing which open documents to look at
+    in_index: bool = False  # the index holds this buffer's text instead of the disk copy
     _lines: list[str] | None = None
     _lines_of: str | None = None
 
@@ -202,7 +203,7 @@ class ContextEngine:
 
     def close_document(self, path: str) -> None:
         doc = self._docs.pop(path, None)
-        if doc is not None and doc.dirty:
+        if doc is not None and doc.in_index:
             idx = self._index_for(path)
             if idx is not None and idx.state == "ready":
                 idx.update_file(path)  # back to the disk copy
@@ -257,6 +258,7 @@ class ContextEngine:
             if doc.dirty and path != current and self._index_for(path) is idx and idx.state == "ready":
                 if self.is_allowed(path):
                     idx.update_file(path, text=doc.text)
+                    doc.in_index = True
                 doc.dirty = False
 
     def gather(

@@ -540,9 +540,10 @@ class WorkspaceIndex:
             cands = self.by_module.get(min(mods, key=len))
             if not cands:
                 return None
-        if len(cands) == 1 or near is None:
+        if len(cands) == 1:
             return cands[0]
-        return max(cands, key=lambda c: _common_dirs(c.rel, near))
+        # sources before stubs, then the copy nearest to the importer, then a stable order
+        return min(cands, key=lambda c: (c.rel.endswith(".pyi"), -_common_dirs(c.rel, near) if near else 0, c.rel))
 
     def resolve_python(
         self, module: str, name: str, near: str | None = None, depth: int = 0

@@ -803,7 +803,7 @@ def pack(
 
     for c in ordered:
         room = budget - used
-        if room < 16:
+        if room < 2:
             break
         if c.text is not None:
             # the index holds the header: no file read unless it is kept

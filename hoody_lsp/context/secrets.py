@@ -174,7 +174,7 @@ _KEY = r"(?<![A-Za-z0-9_.\-])(?P<key>[\"']?[A-Za-z0-9_.\-]{0,40}?" + _KEYWORD + 
 # key <op> "value"   (Python, JS/TS, Go, Java, Rust, Ruby, PHP, JSON, YAML, TOML, .ini, env files, kwargs)
 _ASSIGN_QUOTED = re.compile(
     r"(?i)" + _KEY + r"(?P<op>\s*(?::\s*[A-Za-z_][\w\[\]., |]*?\s*)?(?:=>|:=|==|!=|=|:)\s*"
-    r"(?:[A-Za-z_][\w.]*\(\s*)?)"  # a wrapping call: SecretStr("..."), String::from("...")
+    r"(?:[A-Za-z_][\w.:]*\(\s*)?)"  # a wrapping call: SecretStr("..."), String::from("...")
     r"(?P<pfx>[rRbBuUfF]{0,2})(?P<q>\"|'|`)(?P<val>(?:\\.|(?!(?P=q)).)+?)(?P=q)"
 )
 
