@@ -94,12 +94,15 @@ async def test_neovim_like_client_gets_plain_changes_and_utf8_positions(
     assert target["range"]["start"] == {"line": 0, "character": len('msg = "😋日本"; ')}
 
 
-@pytest.mark.parametrize("kind", ["vscode", "neovim"])
-async def test_directive_is_replaced_at_its_indentation(kind: str, fake_backend: FakeBackend, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "live"), [("vscode", False), ("neovim", False), ("vscode", True)])
+async def test_directive_is_replaced_at_its_indentation(
+    kind: str, live: bool, fake_backend: FakeBackend, tmp_path: Path
+) -> None:
     answer = "```python\n# hoody: return the square\n# of x\nresult = x * x\nreturn result\n```"
-    fake_backend.default = Reply(text=answer)
+    fake_backend.default = Reply(chunks=[line + "\n" for line in answer.split("\n")], chunk_delay=0.05)
     text = "def f(x):\n    # hoody: return the square\n    # of x\n    pass\n"
-    async with editor_session(fake_backend.url, tmp_path, kind=kind, init_options=ONE_EDIT) as ed:  # type: ignore[arg-type]
+    options = {"actions": {"liveEdits": live}}
+    async with editor_session(fake_backend.url, tmp_path, kind=kind, init_options=options) as ed:  # type: ignore[arg-type]
         uri = ed.open("d.py", text)
         cursor = ed.range_of(uri, "of x")
         actions = await ed.code_actions(uri, types.Range(cursor.start, cursor.start))
