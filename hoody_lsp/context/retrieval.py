@@ -225,7 +225,7 @@ def usage_score(uses: Sequence[int], cl: int) -> float:
         return max(0.9, 0.97 - 0.0005 * (after[0] - cl))
     if not before:
         return 0.9
-    return 0.5 + 0.3 * math.exp(-(cl - before[-1]) / 40.0)
+    return USED_FLOOR + USED_SPAN * math.exp(-(cl - before[-1]) / 40.0)
 
 
 def _def_candidate(entry: FileEntry, d: Definition, score: float, source: str) -> Candidate:
@@ -243,7 +243,8 @@ def _def_candidate(entry: FileEntry, d: Definition, score: float, source: str) -
 class _Pred:
     entry: FileEntry
     d: Definition
-    f_mod: float = 0.0
+    f_qual: float = 0.0  # a member of a module the buffer binds as a module (`mod.name` reaches it)
+    f_mod: float = 0.0  # a member of a module the buffer imports names from
     f_co: float = 0.0
     f_lex: float = 0.0
     f_ment: float = 0.0
@@ -251,16 +252,23 @@ class _Pred:
 
 
 # weights of the prediction features (tuned on some corpora, checked on others)
+USED_FLOOR, USED_SPAN = 0.5, 0.3  # a name used above the cursor: its score fades with the distance
+
 WEIGHTS = {
+    "qual": 0.90,
     "mod": 0.30,
     "co": 0.35,
-    "lex": 0.25,
+    "lex": 0.40,
     "ment": 0.40,
     "pop": 0.25,
-    "dir": 0.10,
+    "dir": 0.25,
     "kind": 0.05,
 }
-PRED_CEILING = 0.5  # predictions rank under names the buffer binds and uses near the cursor
+# A prediction's score is PRED_SCALE x its weighted evidence, at most PRED_MAX: strong predictions rank above
+# names used far above the cursor (whose use the prompt already shows), never above names used at the cursor
+# or imported and not used yet.
+PRED_SCALE = 0.75
+PRED_MAX = 0.89
 MAX_PREDICTIONS = 150  # more never fit a budget
 
 
@@ -547,12 +555,14 @@ class Retriever:
             entry = ws.files.get(rel)
             if entry is None or rel == self.cur:
                 continue
-            f_mod = self.module_files.get(rel, 0.6)
-            qualified = rel in self.module_files
+            activity = self.module_files.get(rel)
             for d in list(entry.top_defs().values())[:300]:
-                p = self.pred(entry, d, qualified)
+                p = self.pred(entry, d, activity is not None)
                 if p is not None:
-                    p.f_mod = max(p.f_mod, f_mod)
+                    if activity is not None:
+                        p.f_qual = max(p.f_qual, activity)
+                    else:
+                        p.f_mod = 1.0
         # 2. co-imports: what files with imports like ours import
         self._co_imports()
         # 3. words near the cursor that appear in definition names
@@ -675,10 +685,10 @@ class Retriever:
         own = self._own_imports()
         log_max_pop = math.log1p(max(self.ws.max_popularity(), 1))
         w = WEIGHTS
-        w_mod, w_co, w_lex, w_ment, w_pop, w_dir, w_kind = (
-            w["mod"], w["co"], w["lex"], w["ment"], w["pop"], w["dir"], w["kind"]
+        w_qual, w_mod, w_co, w_lex, w_ment, w_pop, w_dir, w_kind = (
+            w["qual"], w["mod"], w["co"], w["lex"], w["ment"], w["pop"], w["dir"], w["kind"]
         )  # fmt: skip
-        scale = PRED_CEILING / sum(w.values())
+        scale = PRED_SCALE
         cur = self.cur
         bound = self.bound_defs
         scored: list[tuple[float, tuple[str, int]]] = []
@@ -691,7 +701,8 @@ class Retriever:
                 count -= 1
             kind = p.d.kind
             raw = (
-                w_mod * p.f_mod
+                w_qual * p.f_qual
+                + w_mod * p.f_mod
                 + w_co * p.f_co
                 + w_lex * p.f_lex
                 + w_ment * p.f_ment
@@ -699,10 +710,10 @@ class Retriever:
                 + w_dir * _proximity(cur, loc[0])
                 + w_kind * (1.0 if kind == "class" or kind == "function" else 0.5 if p.d.parent is None else 0.0)
             )
-            scored.append((raw * scale, key))
+            scored.append((min(PRED_MAX, raw * scale), key))
         for score, key in heapq.nlargest(MAX_PREDICTIONS, scored):
             p = self.preds[key]
-            source = "imports" if p.f_mod else "related" if p.f_co >= max(p.f_lex, p.f_ment) else "lexical"
+            source = "imports" if p.f_mod or p.f_qual else "related" if p.f_co >= max(p.f_lex, p.f_ment) else "lexical"
             old = self.out.get(key)
             if old is None or old.score < score:
                 self.out[key] = _def_candidate(p.entry, p.d, score, source)
