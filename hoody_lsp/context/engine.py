@@ -122,12 +122,12 @@ class ContextEngine:
     async def build_index(self) -> None:
         """Index every registered folder not indexed yet (cancellable; yields to the loop every few ms)."""
         for idx in list(self._indexes.values()):
-            if idx.state == "new":
+            if idx.state in ("new", "building"):  # "building": an earlier build was cancelled
                 await idx.build()
 
     def build_index_sync(self) -> None:
         for idx in list(self._indexes.values()):
-            if idx.state == "new":
+            if idx.state in ("new", "building"):
                 idx.build_sync()
 
     async def rescan(self) -> None:
@@ -136,7 +136,7 @@ class ContextEngine:
         for idx in list(self._indexes.values()):
             if idx.state == "ready":
                 await idx.rescan()
-            elif idx.state == "new":
+            elif idx.state in ("new", "building"):
                 await idx.build()
 
     def _index_for(self, path: str) -> WorkspaceIndex | None:

@@ -181,6 +181,7 @@ class WorkspaceIndex:
         self.disabled = disabled_reason(self.root)
         self.truncated = False
         self.build_seconds: float | None = None
+        self._busy = False  # a build or rescan is running (they never overlap)
         self._line_cache: OrderedDict[str, tuple[int, int, list[str]]] = OrderedDict()
         self._pop: dict[tuple[str, str], int] = {}  # (rel, name) of a definition -> files importing it
         self._popular: list[tuple[FileEntry, Definition, int]] | None = None
@@ -277,7 +278,8 @@ class WorkspaceIndex:
     def _steps(self) -> Iterator[None]:
         """The whole build as small steps (one file each)."""
         t0 = time.perf_counter()
-        self.state = "building"
+        if self.state != "ready":
+            self.state = "building"
         seen: set[str] = set()
         fresh = 0
         for rel, abs_path, st in self._walk():
@@ -298,12 +300,16 @@ class WorkspaceIndex:
                 if fresh % FREEZE_EVERY == 0:
                     _freeze()
             yield None
+        removed = 0
         if not self.truncated:
             for rel in [r for r in self.files if r not in seen]:
                 self._replace(rel, None)
-        self.generation += 1
-        yield from self._recompute_popularity()
-        self._names_sorted = sorted(self.by_name)
+                removed += 1
+        if fresh or removed or self.state != "ready":
+            self.state = "building"
+            self.generation += 1
+            yield from self._recompute_popularity()
+            self._names_sorted = sorted(self.by_name)
         if fresh >= FREEZE_EVERY:
             _freeze()
         self.state = "ready"
@@ -312,14 +318,17 @@ class WorkspaceIndex:
 
     async def build(self, slice_s: float = SLICE_S) -> None:
         """Index the folder on the running event loop, yielding at least every `slice_s` seconds."""
-        if self.disabled:
+        if self.disabled or self._busy:
             return
-        steps = self._steps()
-        deadline = time.perf_counter() + slice_s
-        for _ in steps:
-            if time.perf_counter() >= deadline:
-                await asyncio.sleep(0)
-                deadline = time.perf_counter() + slice_s
+        self._busy = True
+        try:
+            deadline = time.perf_counter() + slice_s
+            for _ in self._steps():
+                if time.perf_counter() >= deadline:
+                    await asyncio.sleep(0)
+                    deadline = time.perf_counter() + slice_s
+        finally:
+            self._busy = False
         log.info(
             "context: indexed %s: %d files, %d names in %.2fs",
             self.root,
@@ -329,14 +338,18 @@ class WorkspaceIndex:
         )
 
     def build_sync(self) -> None:
-        if self.disabled:
+        if self.disabled or self._busy:
             return
-        for _ in self._steps():
-            pass
+        self._busy = True
+        try:
+            for _ in self._steps():
+                pass
+        finally:
+            self._busy = False
 
     async def rescan(self, slice_s: float = SLICE_S) -> None:
         """Stat every file again; re-read only what changed; forget what is gone."""
-        if self.disabled or self.state == "building":
+        if self.disabled or self._busy:
             return
         self.rules.invalidate()
         await self.build(slice_s)

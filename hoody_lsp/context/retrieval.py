@@ -270,6 +270,7 @@ WEIGHTS = {
 PRED_SCALE = 0.75
 PRED_MAX = 0.89
 MAX_PREDICTIONS = 150  # more never fit a budget
+CO_MAX_IMPORTERS = 400
 
 
 class Retriever:
@@ -612,15 +613,15 @@ class Retriever:
         sim: dict[str, float] = {}
         for mod in self.buffer_modules:
             files = ws.importers.get(mod)
-            if not files:
-                continue
+            if not files or len(files) > CO_MAX_IMPORTERS:
+                continue  # a module everyone imports says little about this file
             w = math.log(1.0 + n_files / len(files))
             for rel in files:
-                if rel != self.cur:
-                    sim[rel] = sim.get(rel, 0.0) + w
+                sim[rel] = sim.get(rel, 0.0) + w
+        sim.pop(self.cur or "", None)
         if not sim:
             return
-        top = sorted(sim.items(), key=lambda kv: -kv[1])[:40]
+        top = heapq.nlargest(40, sim.items(), key=lambda kv: (kv[1], kv[0]))
         co: dict[tuple[str, str], float] = {}
         for rel, s in top:
             entry = ws.files.get(rel)
@@ -633,7 +634,7 @@ class Retriever:
         if not co:
             return
         best = max(co.values())
-        for key, s in sorted(co.items(), key=lambda kv: -kv[1])[:150]:
+        for key, s in heapq.nlargest(150, co.items(), key=lambda kv: (kv[1], kv[0])):
             loc = ws.resolve_location(key[0], key[1])
             if loc is None:
                 continue

@@ -217,7 +217,10 @@ async def test_build_is_cancellable(make_workspace: Make) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert engine.workspaces()[0].state == "building"
+    idx = engine.workspaces()[0]
+    assert idx.state == "building" and len(idx.files) < 400
+    await engine.build_index()  # a later call finishes the job
+    assert idx.state == "ready" and len(idx.files) == 400
 
 
 def test_add_workspace_does_not_scan(make_workspace: Make) -> None:
