@@ -9,13 +9,16 @@ they take a snapshot, call a service or the pure core, and convert to LSP types.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -26,6 +29,7 @@ from hoody_lsp.capabilities import ClientFlags
 from hoody_lsp.documents import DocumentStore, Snapshot
 from hoody_lsp.logs import register_secret
 from hoody_lsp.services.health import BackendHealth, Level
+from hoody_lsp.transport import ResyncingInput, Unreadable, answer_unreadable, parse_error_response
 
 if TYPE_CHECKING:  # heavy modules load after the initialize answer (start-up is measured)
     from hoody_lsp.context import ContextEngine
@@ -65,6 +69,24 @@ class HoodyProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "method" in data and ("id" in data or "jsonrpc" in data):  # a request or notification
+            if data.get("jsonrpc") != "2.0" or not isinstance(data["method"], str):
+                return answer_unreadable(self, data, JsonRpcInvalidRequest())
+            data.setdefault("params", None)  # JSON-RPC lets `params` be omitted
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            return answer_unreadable(self, data, error)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, Unreadable):
+            return
+        if not hasattr(message, "jsonrpc"):  # valid JSON, but no JSON-RPC message (a list, a number, ...)
+            log.warning("ignoring a message that is not JSON-RPC: %.200r", message)
+            return
+        super().handle_message(message)
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
@@ -133,6 +155,13 @@ class HoodyServer(LanguageServer):
             # benchmarks compare with and without early answers; not a user setting
             early_answer=os.environ.get("HOODY_EARLY_ANSWER", "1") != "0",
         )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, json.JSONDecodeError):
+            # JSON-RPC 2.0: a body that is not JSON gets a Parse error with id null
+            self.protocol._send_data(parse_error_response())
+            return
+        super().report_server_error(error, source)
 
     # -- settings and backend -------------------------------------------------------------------------
 
@@ -263,7 +292,7 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     if tcp:
         server.start_tcp(*tcp)
     else:
-        server.start_io()
+        server.start_io(stdin=ResyncingInput(sys.stdin.buffer))  # type: ignore[arg-type]
     return 0
 
 
