@@ -4,7 +4,7 @@ Builds a workspace of N source files (default 10,000) by copying the Python sour
 (benchmarks/corpora.sh) into numbered package copies, then runs `ContextEngine.build_index()` on an asyncio
 loop while
 - a ticker measures how late the loop wakes up (event-loop stall: p50/p95/max),
-- a fake completion calls `gather()` every 20 ms and records its latency.
+- a fake completion calls `gather()` every 100 ms (a fast typist with no debounce) and records its latency.
 Prints the build time, files and names indexed, resident memory after the build, and the figures above.
 
     .venv/bin/python benchmarks/bench_index.py [--files 10000] [--corpora DIR] [--keep DIR]
@@ -113,7 +113,7 @@ async def build_with_ticker(workspace: str) -> tuple[ContextEngine, float, list[
 
 
 async def build_with_completions(workspace: str, sample_files: list[str]) -> tuple[float, list[float]]:
-    """Index while a fake completion asks for context every 20 ms; their latency."""
+    """Index while a fake completion asks for context every 100 ms; their latency."""
     engine = ContextEngine()
     engine.add_workspace(workspace)
     texts = {}
@@ -126,7 +126,7 @@ async def build_with_completions(workspace: str, sample_files: list[str]) -> tup
 
     async def completions() -> None:
         while not done.is_set():
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
             p = rng.choice(sample_files)
             text = texts[p]
             t = time.perf_counter()

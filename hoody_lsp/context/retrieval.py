@@ -34,7 +34,7 @@ from hoody_lsp.context.index import (
     python_module_of,
 )
 from hoody_lsp.context.symbols import Definition, Import, family, normalize_language, scan_buffer
-from hoody_lsp.context.text import BUILTIN_NAMES, COMMON_WORDS, IDENT, line_starts, subtokens
+from hoody_lsp.context.text import BUILTIN_NAMES, COMMON_WORDS, IDENT, line_starts_of, subtokens
 
 # --------------------------------------------------------------------------------------------------------
 # The buffer at the cursor
@@ -70,6 +70,33 @@ class Buffer:
     attrs: dict[tuple[str, str], list[int]]  # (name, "a.b") -> lines of `name.a.b`
     local: set[str]  # names the buffer defines or assigns
     query: dict[str, float] = field(default_factory=dict)  # sub-token -> weight, from the code before the cursor
+    starts: list[int] = field(default_factory=list)  # offset of each line
+    lo: int = 0  # the lines scanned for every name: lo <= line < hi
+    hi: int = 0
+    _far: dict[str, tuple[list[int], dict[str, list[int]]]] = field(default_factory=dict)
+
+    def uses(self, name: str) -> list[int]:
+        """Every line using `name` (imported names are followed through the whole buffer, on demand)."""
+        near = self.occ.get(name, [])
+        if self.lo == 0 and self.hi >= len(self.lines):
+            return near
+        far = self._far_of(name)[0]
+        return sorted(set(near).union(far)) if far else near
+
+    def chains(self, name: str) -> dict[str, list[int]]:
+        """`name.a.b` uses: chain ("a.b") -> lines."""
+        out = {chain: lines for (n, chain), lines in self.attrs.items() if n == name}
+        if self.lo == 0 and self.hi >= len(self.lines):
+            return out
+        for chain, lines in self._far_of(name)[1].items():
+            out[chain] = sorted(set(out.get(chain, [])).union(lines))
+        return out
+
+    def _far_of(self, name: str) -> tuple[list[int], dict[str, list[int]]]:
+        got = self._far.get(name)
+        if got is None:
+            got = self._far[name] = _far_uses(self.text, self.starts, self.lo, self.hi, name, self.import_lines)
+        return got
 
 
 def analyze(text: str, offset: int, language: str | None, path: str | None = None) -> Buffer:
@@ -81,7 +108,7 @@ def analyze(text: str, offset: int, language: str | None, path: str | None = Non
     lang = normalize_language(language, path)
     offset = max(0, min(offset, len(text)))
     lines = text.split("\n")
-    starts = line_starts(text)
+    starts = line_starts_of(lines)
     cl = bisect.bisect_right(starts, offset) - 1
     ls = starts[cl]
     before = text[ls:offset]
@@ -115,9 +142,6 @@ def analyze(text: str, offset: int, language: str | None, path: str | None = Non
                     attrs[key] = [i]
                 elif al[-1] != i:
                     al.append(i)
-    if lo > 0 or hi < len(lines):
-        bound = {imp.local for imp in syms.imports if imp.local}
-        _far_uses(text, starts, lo, hi, bound, import_lines, occ, attrs)
     window = "\n".join(lines[max(lo, cl - 80) : hi])
     for am in _ASSIGNED.finditer(window):
         local.add(am.group(1) or am.group(2))
@@ -128,50 +152,42 @@ def analyze(text: str, offset: int, language: str | None, path: str | None = Non
                 local.add(w.group())
     buf = Buffer(text, lines, lang, cl, offset - ls, typed, syms.defs, syms.imports, import_lines, occ, attrs, local)
     buf.query = _query_tokens(lines, cl, import_lines, typed)
+    buf.starts, buf.lo, buf.hi = starts, lo, hi
     return buf
 
 
 def _far_uses(
-    text: str,
-    starts: list[int],
-    lo: int,
-    hi: int,
-    names: set[str],
-    import_lines: set[int],
-    occ: dict[str, list[int]],
-    attrs: dict[tuple[str, str], list[int]],
-) -> None:
-    """Uses of imported names outside the scanned lines: every one above, the first below."""
+    text: str, starts: list[int], lo: int, hi: int, name: str, import_lines: set[int]
+) -> tuple[list[int], dict[str, list[int]]]:
+    """Uses of one name outside lines lo..hi: every one above, the first below (and the same for each
+    `name.chain`). Plain substring search: fast on long buffers."""
     a = starts[lo]
     b = starts[hi] if hi < len(starts) else len(text)
-    for name in names:
-        found: set[int] = set()
-        chains: dict[str, set[int]] = {}
-        below_seen: set[str] = set()
-        n = len(name)
-        for region_start, region_end, below in ((0, a, False), (b, len(text), True)):
-            pos = text.find(name, region_start, region_end)
-            while pos >= 0:
-                end = pos + n
-                if (pos == 0 or (text[pos - 1] not in _ID_CHARS and text[pos - 1] != ".")) and (
-                    end >= len(text) or text[end] not in _ID_CHARS
-                ):
-                    ln = bisect.bisect_right(starts, pos) - 1
-                    if ln not in import_lines:
-                        chain_m = _CHAIN.match(text, end) if end < len(text) and text[end] in " \t." else None
-                        chain = chain_m.group().replace(" ", "").replace("\t", "").lstrip(".") if chain_m else ""
-                        if not below or "" not in below_seen:
-                            found.add(ln)
-                            below_seen.add("") if below else None
-                        if chain and (not below or chain not in below_seen):
-                            chains.setdefault(chain, set()).add(ln)
-                            below_seen.add(chain) if below else None
-                pos = text.find(name, end, region_end)
-        if found:
-            occ[name] = sorted(found.union(occ.get(name, ())))
-        for chain, lns in chains.items():
-            key = (name, chain)
-            attrs[key] = sorted(lns.union(attrs.get(key, ())))
+    found: set[int] = set()
+    chains: dict[str, set[int]] = {}
+    below_seen: set[str] = set()
+    n = len(name)
+    for region_start, region_end, below in ((0, a, False), (b, len(text), True)):
+        pos = text.find(name, region_start, region_end)
+        while pos >= 0:
+            end = pos + n
+            if (pos == 0 or (text[pos - 1] not in _ID_CHARS and text[pos - 1] != ".")) and (
+                end >= len(text) or text[end] not in _ID_CHARS
+            ):
+                ln = bisect.bisect_right(starts, pos) - 1
+                if ln not in import_lines:
+                    chain_m = _CHAIN.match(text, end) if end < len(text) and text[end] in " \t." else None
+                    chain = chain_m.group().replace(" ", "").replace("\t", "").lstrip(".") if chain_m else ""
+                    if not below or "" not in below_seen:
+                        found.add(ln)
+                        if below:
+                            below_seen.add("")
+                    if chain and (not below or chain not in below_seen):
+                        chains.setdefault(chain, set()).add(ln)
+                        if below:
+                            below_seen.add(chain)
+            pos = text.find(name, end, region_end)
+    return sorted(found), {c: sorted(v) for c, v in chains.items()}
 
 
 def _query_tokens(lines: list[str], cl: int, import_lines: set[int], typed: str) -> dict[str, float]:
@@ -318,7 +334,7 @@ class Retriever:
         return p
 
     def uses_of(self, local: str) -> list[int]:
-        return self.buf.occ.get(local, [])
+        return self.buf.uses(local)
 
     # -- entry point -----------------------------------------------------------------------------------------
 
@@ -394,9 +410,7 @@ class Retriever:
             self.module_files[entry.rel] = max(
                 self.module_files.get(entry.rel, 0.0), min(1.0, 0.5 + 0.1 * len(uses) + 0.2 * near)
             )
-        for (name, chain), lines in self.buf.attrs.items():
-            if name != local:
-                continue
+        for chain, lines in self.buf.chains(local).items():
             mod = module
             parts = chain.split(".")
             for k, part in enumerate(parts):
@@ -447,11 +461,10 @@ class Retriever:
             if entry is not None:
                 self.buffer_files.add(entry.rel)
             if imp.name is None:
-                for (name, chain), lines in buf.attrs.items():
-                    if name == imp.local:
-                        r = ws.resolve_js(mod, chain.split(".")[0])
-                        if r is not None:
-                            self.add(r[0], r[1], usage_score(lines, cl), "imports")
+                for chain, lines in buf.chains(imp.local).items():
+                    r = ws.resolve_js(mod, chain.split(".")[0])
+                    if r is not None:
+                        self.add(r[0], r[1], usage_score(lines, cl), "imports")
                 continue
             r = ws.resolve_js(mod, imp.name)
             if r is None:
@@ -483,12 +496,11 @@ class Retriever:
                 self.buffer_files.add(found[0].rel)
                 self.add(found[0], found[1], usage_score(self.uses_of(imp.local), cl), "imports")
             return
-        for (name, chain), lines in self.buf.attrs.items():
-            if name == imp.local:
-                found = self._find_by_name(chain.split(".")[0], hint)
-                if found is not None:
-                    self.buffer_files.add(found[0].rel)
-                    self.add(found[0], found[1], usage_score(lines, cl), "imports")
+        for chain, lines in self.buf.chains(imp.local).items():
+            found = self._find_by_name(chain.split(".")[0], hint)
+            if found is not None:
+                self.buffer_files.add(found[0].rel)
+                self.add(found[0], found[1], usage_score(lines, cl), "imports")
 
     def _find_by_name(self, name: str, hint: list[str]) -> tuple[FileEntry, Definition] | None:
         """The definition of `name` whose file path best matches the import path `hint`."""
@@ -646,19 +658,21 @@ class Retriever:
         ws, q = self.ws, self.buf.query
         if not q:
             return
-        scores: dict[str, float] = {}
-        for tok, wq in sorted(q.items(), key=lambda kv: -kv[1])[:40]:
+        acc: dict[str, float] = {}
+        get = acc.get
+        for tok, wq in heapq.nlargest(32, q.items(), key=lambda kv: (kv[1], kv[0])):
             names = ws.token_names.get(tok)
             if not names or len(names) > 400:
                 continue  # a word in hundreds of names says little
-            idf = ws.idf(tok)
+            w = wq * ws.idf(tok)
             for name in names:
-                n_sub = len(subtokens(name))
-                scores[name] = scores.get(name, 0.0) + wq * idf / (0.5 + 0.5 * n_sub)
-        if not scores:
+                acc[name] = get(name, 0.0) + w
+        if not acc:
             return
+        # longer names match more words by chance: normalise by their number of parts
+        scores = {name: v / (0.5 + 0.5 * len(subtokens(name))) for name, v in acc.items()}
         best = max(scores.values())
-        for name, s in sorted(scores.items(), key=lambda kv: -kv[1])[:120]:
+        for name, s in heapq.nlargest(120, scores.items(), key=lambda kv: (kv[1], kv[0])):
             if name in self.buf.local:
                 continue
             entries = ws.by_name.get(name, ())

@@ -184,7 +184,7 @@ def extract(text: str, language: str | None) -> FileSymbols:
     except Exception:  # a parser problem must never break indexing or a completion
         log.debug("symbol extraction failed for a %s text", language, exc_info=True)
         return FileSymbols()
-    if syms.defs:
+    if syms.defs and not syms.defs[0].sig_start:
         lines = text.split("\n")
         for d in syms.defs:
             d.attach(lines)
@@ -285,8 +285,13 @@ def _is_code_end(before: str) -> bool:
 _SIMPLE_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
 
 
+_BRACKET = re.compile(r"[()\[\]{}]")
+
+
 def _depth_delta(line: str) -> int:
     """Brackets opened minus closed on one line, strings and comments left out."""
+    if _BRACKET.search(line) is None:
+        return 0
     opened = line.count("(") + line.count("[") + line.count("{")
     closed = line.count(")") + line.count("]") + line.count("}")
     if opened == closed:
@@ -518,6 +523,8 @@ def scan_python(text: str) -> FileSymbols:
         if d.kind == "variable":
             d.sig_end = min(d.end, d.name_line + 3)
     _fix_multi_target_ends(defs)
+    for d in defs:
+        d.attach(lines)
     return FileSymbols(defs, imports)
 
 

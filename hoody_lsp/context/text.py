@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import operator
 import re
 from functools import lru_cache
+from itertools import accumulate
 
 IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SUB = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -47,6 +49,13 @@ def line_starts(text: str) -> list[int]:
         out.append(pos + 1)
         pos = text.find("\n", pos + 1)
     return out
+
+
+def line_starts_of(lines: list[str]) -> list[int]:
+    """Offsets where each line begins, from the split lines (C-speed accumulation)."""
+    if not lines:
+        return [0]
+    return [0, *map(operator.add, accumulate(map(len, lines[:-1])), range(1, len(lines)))]
 
 
 def offset_of(text: str, line: int, col: int) -> int:

@@ -177,7 +177,8 @@ def test_analyze_finds_uses_far_from_the_cursor() -> None:
     text = f"{head}{body}\n    ‸\n{body}\n    late()\n"
     text, offset = cursor(text)
     buf = analyze(text, offset, "python")
-    assert buf.occ["early"] == [4]
-    assert buf.occ["late"] and buf.occ["late"][0] > buf.cursor_line
-    assert "never" not in buf.occ
-    assert buf.attrs[("mod", "first")] == [5]
+    assert buf.uses("early") == [4]
+    assert buf.uses("late") and buf.uses("late")[0] > buf.cursor_line
+    assert buf.uses("never") == []
+    assert buf.chains("mod") == {"first": [5]}
+    assert "early" not in buf.occ  # outside the lines scanned for every name
