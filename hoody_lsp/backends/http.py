@@ -425,7 +425,9 @@ class HttpBackend(Backend):
                     # every request (nothing was answered, nothing waits).
                     reconnected = True
                     continue
-                retryable = exc.status in RETRYABLE_STATUSES or type(exc) in (NetworkError, _Disconnected)
+                # SPEC's retryable statuses, and a connection dropped before any answer; a refused connection
+                # or an unknown host will not heal in seconds, so the user hears of it at once
+                retryable = exc.status in RETRYABLE_STATUSES or type(exc) is _Disconnected
                 if not request.retry or not retryable or attempt >= MAX_ATTEMPTS:
                     raise
                 backoff = min(8.0, 0.5 * 2 ** (attempt - 1))

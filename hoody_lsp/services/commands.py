@@ -746,7 +746,7 @@ class CommandRunner:
             return _Outcome(False, CANCELLED, progress_end="Cancelled.")
         health = self.deps.health
         # The health memory stays quiet for a kind it already told; a command always tells (see module doc).
-        already_told = exc.kind in getattr(health, "_told", set())
+        already_told = health.told(exc.kind)
         health.failure(exc)
         level: Level = "warning" if exc.retryable else "error"
         state = "Your code is unchanged." if restored else "Your code could not be fully restored."

@@ -60,6 +60,10 @@ class BackendHealth:
         level: Level = "warning" if error.kind in _WARNING_KINDS else "error"
         self._notify(level, f"Hoody: {error.message}")
 
+    def told(self, kind: str) -> bool:
+        """Whether the user already heard of this kind of failure (since the last success)."""
+        return kind in self._told
+
     def success(self) -> None:
         self._told.clear()
 

@@ -244,18 +244,11 @@ class TrackedRegion:
 
     def _rollback(self, previous: str) -> None:
         """The client did not apply our edit: the region still holds `previous` (if the user left it alone)."""
-        region = self.live.region
         snap = self.editor.snapshot(self.uri)
-        self.live._pending_extent = None  # no edit of ours is on its way any more (no public way to say so)
-        if region is None or snap is None:
-            self.live.region = None
-            return
-        end = region.start + len(previous)
-        if snap.text[region.start : end] != previous:
-            self.live.region = None
-            return
-        self.live.current = previous
-        self.live.region = Region(region.start, end)
+        if snap is None:
+            self.live.mark_broken()
+        else:
+            self.live.rollback(previous, snap.text)
 
     # -- edits ---------------------------------------------------------------------------------------------
 
