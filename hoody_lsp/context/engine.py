@@ -322,11 +322,13 @@ class ContextEngine:
 
     def _snippet(self, idx: WorkspaceIndex | None, p: Packed) -> Snippet:
         c = p.cand
-        rel = c.rel[7:] if c.rel.startswith("\x00rules:") else c.rel
-        if idx is not None and not os.path.isabs(rel) and "://" not in rel and not rel.startswith("untitled:"):
-            path = os.path.join(idx.root, rel)
+        if c.rel.startswith("\x00rules:"):
+            path = c.rel[7:]
+            rel = os.path.relpath(path, idx.root).replace(os.sep, "/") if idx is not None else path
+        elif idx is not None and not os.path.isabs(c.rel) and "://" not in c.rel and not c.rel.startswith("untitled:"):
+            rel, path = c.rel, os.path.join(idx.root, c.rel)
         else:
-            path = rel
+            rel = path = c.rel
         return Snippet(path, rel, p.start, p.end, c.kind, c.source, round(c.score, 4), _redact("\n".join(p.lines)))
 
     def _rules(self, idx: WorkspaceIndex, cur_rel: str, budget: int) -> list[Candidate]:
@@ -337,13 +339,13 @@ class ContextEngine:
                 st = os.stat(abs_path)
             except OSError:
                 continue
-            cached = self._rules_cache.get(rel)
+            cached = self._rules_cache.get(abs_path)
             if cached is None or cached[0] != st.st_mtime_ns or cached[1] != st.st_size:
                 text = read_text_safely(abs_path)
                 if text is None:
                     continue
                 lines = text.rstrip("\n").split("\n")
-                self._rules_cache[rel] = cached = (st.st_mtime_ns, st.st_size, lines)
+                self._rules_cache[abs_path] = cached = (st.st_mtime_ns, st.st_size, lines)
             lines = cached[2]
             end, used = 0, 0
             while end < len(lines) and used + len(lines[end]) + 1 <= budget:
@@ -351,7 +353,7 @@ class ContextEngine:
                 end += 1
             budget -= used
             if end:
-                out.append(Candidate("\x00rules:" + rel, 1, end, "rules", "rules", 1.0))
+                out.append(Candidate("\x00rules:" + abs_path, 1, end, "rules", "rules", 1.0))
         return out
 
     def _windows(

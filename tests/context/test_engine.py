@@ -309,3 +309,16 @@ def test_gather_never_returns_the_current_file_even_when_indexed(make_workspace:
     # the buffer of a.py now differs from disk: the disk copy must not be used for it
     snippets = gather(engine, root, "a.py", "def other():\n    secret_answer‸\n")
     assert not any(s.rel == "a.py" for s in snippets)
+
+
+def test_each_workspace_has_its_own_rules(make_workspace: Make) -> None:
+    a = make_workspace({"AGENTS.md": "Rules of A.\n", "x.py": "def ax(): pass\n"})
+    b = make_workspace({"AGENTS.md": "Rules of B!\n", "y.py": "def by(): pass\n"})
+    engine = ContextEngine()
+    engine.add_workspace(str(a))
+    engine.add_workspace(str(b))
+    engine.build_index_sync()
+    for root, expected in ((a, "Rules of A."), (b, "Rules of B!"), (a, "Rules of A.")):
+        snippets = gather(engine, root, "new.py", "x = 1\n‸")
+        rules = [s for s in snippets if s.kind == "rules"]
+        assert [(s.rel, s.path, s.content) for s in rules] == [("AGENTS.md", str(root / "AGENTS.md"), expected)]
