@@ -656,6 +656,12 @@ def test_refactor_failure_shows_the_reason(nvim_start: NvimFactory, fake_backend
         timeout=15,
     ), _messages(nvim)
     assert nvim.lines() == before
+    time.sleep(0.5)  # the command's answer arrives after the server's message: it must not add a second one
+    told = nvim.lua(
+        "return #vim.tbl_filter(function(m) return m.msg:find('^hoody: ') and m.level >= vim.log.levels.WARN end,"
+        " _G.hoody_test_messages)"
+    )
+    assert told == 1, _messages(nvim)
 
 
 def test_revert_puts_back_what_the_refactor_replaced(nvim_start: NvimFactory, fake_backend: FakeBackend) -> None:

@@ -155,6 +155,8 @@ end
 
 -- Commands ---------------------------------------------------------------------------------
 
+M.server_messages = 0
+
 local function notify(msg, level)
   vim.notify('hoody: ' .. msg, level or vim.log.levels.INFO)
 end
@@ -173,10 +175,12 @@ function M.exec(command, args, bufnr, on_done)
     end
     return
   end
+  local told_before = M.server_messages
   client:exec_cmd({ title = command, command = command, arguments = { args } }, { bufnr = bufnr }, function(err, result)
     if err then
       notify(command .. ' failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    elseif type(result) == 'table' and result.applied == false then
+    elseif type(result) == 'table' and result.applied == false and M.server_messages == told_before then
+      -- the server tells a failure itself (window/showMessage); say the reason only when it did not
       notify(result.reason or 'the edit was not applied', vim.log.levels.WARN)
     end
     if on_done then
@@ -286,7 +290,18 @@ function M.setup(opts)
   end
 
   local settings = as_object(cfg.settings)
+  local handlers = vim.tbl_extend('keep', (cfg.lsp or {}).handlers or {}, {
+    -- the server's messages go through vim.notify like the plugin's own, and are counted so a command's
+    -- failure is told once
+    ['window/showMessage'] = function(_, result)
+      M.server_messages = M.server_messages + 1
+      local levels = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO, vim.log.levels.DEBUG }
+      notify((result.message or ''):gsub('^Hoody: ', ''), levels[result.type] or vim.log.levels.INFO)
+      return vim.NIL
+    end,
+  })
   local lsp_config = vim.tbl_extend('force', cfg.lsp or {}, {
+    handlers = handlers,
     cmd = cfg.cmd,
     cmd_env = cfg.cmd_env,
     filetypes = cfg.filetypes,
