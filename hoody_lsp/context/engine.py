@@ -99,7 +99,8 @@ class ContextEngine:
         self._allowed.clear()
         for idx in self._indexes.values():
             idx.rules.set_exclude(self._exclude)
-            for rel in [r for r in idx.files if idx.rules.is_ignored(r)]:
+            # only the new globs can drop files (a later rescan brings back what they no longer exclude)
+            for rel in [r for r in idx.files if idx.rules.excluded(r)]:
                 idx.remove_path(os.path.join(idx.root, rel))
 
     def add_workspace(self, root: str) -> None:

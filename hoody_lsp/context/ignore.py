@@ -180,6 +180,17 @@ class IgnoreRules:
                 decision = res.include
         return bool(decision)
 
+    def excluded(self, rel: str) -> bool:
+        """Does `context.exclude` alone exclude the path (or a folder above it)?"""
+        spec = self._exclude
+        if spec is None:
+            return False
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            if spec.check_file("/".join(parts[:i]) + "/").include:
+                return True
+        return bool(spec.check_file(rel).include)
+
     def ignored_entry(self, rel: str, is_dir: bool) -> bool:
         """For a walk that already checked the parents: is this one entry ignored?"""
         return self._decide(rel, is_dir)

@@ -293,6 +293,10 @@ def test_set_exclude_drops_files_at_once(make_workspace: Make) -> None:
     assert "gen/b.py" not in indexed(engine)
     assert not engine.is_allowed(str(root / "gen" / "b.py"))
     assert engine.is_allowed(str(root / "a.py"))
+    engine.set_exclude([])
+    assert engine.is_allowed(str(root / "gen" / "b.py"))
+    asyncio.run(engine.rescan())
+    assert "gen/b.py" in indexed(engine)
 
 
 def test_open_documents_come_from_memory(make_workspace: Make) -> None:
