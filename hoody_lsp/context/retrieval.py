@@ -21,7 +21,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -910,14 +909,3 @@ def _trim_overlap(spans: list[tuple[int, int]], s: int, e: int, keep: int) -> tu
         else:
             s = b + 1
     return s, e
-
-
-def rel_display(root: str | None, path: str) -> str:
-    if root:
-        try:
-            rel = os.path.relpath(path, root)
-        except ValueError:
-            return path
-        if not rel.startswith(".."):
-            return rel.replace(os.sep, "/")
-    return path

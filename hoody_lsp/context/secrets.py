@@ -9,7 +9,6 @@ its quotes (`password = "<redacted>"`), a token keeps its recognisable prefix (`
 from __future__ import annotations
 
 import bisect
-import os
 import re
 
 REDACTED = "<redacted>"
@@ -111,11 +110,6 @@ def is_secret_path(path: str) -> bool:
     if base in _SECRET_NAMES or base.endswith(_SECRET_SUFFIXES) or base.startswith(_SECRET_PREFIXES):
         return True
     return any(p in _SECRET_DIRS for p in parts[:-1])
-
-
-def is_secret_name(name: str) -> bool:
-    """Like `is_secret_path` for a bare file name (no folder check)."""
-    return is_secret_path(os.path.basename(name))
 
 
 # --------------------------------------------------------------------------------------------------------

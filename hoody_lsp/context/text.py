@@ -72,8 +72,3 @@ def offset_of(text: str, line: int, col: int) -> int:
     if end < 0:
         end = len(text)
     return min(start + max(col, 0), end)
-
-
-def chars_of(lines: list[str], start: int, end: int) -> int:
-    """Characters of lines start..end (1-based, inclusive), newlines counted."""
-    return sum(len(line) + 1 for line in lines[start - 1 : end])
