@@ -197,6 +197,7 @@ def extract(text: str, language: str | None) -> FileSymbols:
 
 _PY_HEAD = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
 _PY_ASSIGN = re.compile(r"([A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*)[ \t]*(?::[^=\n]*)?=(?!=)")
+_PY_TUPLE_ASSIGN = re.compile(r"\([ \t]*([A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*)[ \t]*,?[ \t]*\)[ \t]*=(?!=)")
 _PY_CHAIN = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*=(?!=)")
 _PY_ANN = re.compile(r"([A-Za-z_]\w*)[ \t]*:(?!=)[ \t]*[A-Za-z_\"'(\[]")
 _PY_KEYWORDS = frozenset(
@@ -206,6 +207,8 @@ _PY_KEYWORDS = frozenset(
         "lambda", "not", "and", "or", "in", "is", "print", "await", "async", "def", "class", "type",
     }
 )  # fmt: skip
+# soft keywords (match, case, type, print) may be assigned to
+_PY_HARD_KEYWORDS = _PY_KEYWORDS - {"match", "case", "type", "print"}
 _PY_FROM = re.compile(r"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)")
 _PY_IMPORT = re.compile(r"import[ \t]+(.*)")
 _ALIAS = re.compile(r"([\w.]+|\*)(?:[ \t]+as[ \t]+(\w+))?")
@@ -304,6 +307,32 @@ def _depth_delta(line: str) -> int:
     return code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
 
 
+def _line_depth(lines: list[str], flags: bytearray, j: int, n: int) -> int:
+    """`_depth_delta` of the code of line j, leaving out the part inside a multi-line string."""
+    line = lines[j]
+    opens_string = j + 1 < n and flags[j + 1]
+    if flags[j]:
+        if opens_string:
+            return 0  # the whole line is inside the string
+        ends = [k for k in (line.find('"""'), line.find("'''")) if k >= 0]
+        line = line[min(ends) + 3 :] if ends else ""
+    elif opens_string:
+        k = max(line.rfind('"""'), line.rfind("'''"))
+        if k >= 0:
+            line = line[:k]
+    return _depth_delta(line)
+
+
+def _statement_end(lines: list[str], flags: bytearray, i: int, n: int) -> int:
+    """The last line of the statement starting at line i (brackets balanced, multi-line strings skipped)."""
+    depth = _line_depth(lines, flags, i, n)
+    j = i
+    while depth > 0 and j + 1 < n and j - i < 2000:
+        j += 1
+        depth += _line_depth(lines, flags, j, n)
+    return j
+
+
 def _header_end(lines: list[str], i: int, limit: int = 40) -> int:
     """0-based index of the last line of a def/class header that starts at line i."""
     s = lines[i].rstrip()
@@ -341,7 +370,7 @@ def _next_statement(text: str, flags: bytearray, n: int, ln0: int, off0: int, in
             return n, len(text) + 1
         x = m.start()
         ln = ref_line + text.count("\n", ref_off, x + 1)
-        if ln < n and flags[ln]:
+        if (ln < n and flags[ln]) or text[x - 1 : x] == "\\" or text[x - 2 : x] == "\\\r":
             ref_line, ref_off = ln, x + 1
             pos = m.end()
             continue
@@ -412,11 +441,7 @@ def scan_python(text: str) -> FileSymbols:
             if decorator_start < 0:
                 decorator_start = i
             # a decorator's arguments may span lines
-            j = i
-            depth = _depth_delta(s)
-            while depth > 0 and j + 1 < n and j - i < 2000:
-                j += 1
-                depth += _depth_delta(lines[j])
+            j = _statement_end(lines, flags, i, n)
             last_code = j
             off = _advance(lines, i, j + 1, off)
             i = j + 1
@@ -460,14 +485,9 @@ def scan_python(text: str) -> FileSymbols:
             i = j + 1
             continue
         if module_level:
-            j = i
-            depth = _depth_delta(s)
-            while depth > 0 and j + 1 < n and j - i < 2000:  # continuation lines are not statements
-                j += 1
-                if not flags[j]:
-                    depth += _depth_delta(lines[j])
-            m = _PY_ASSIGN.match(s)
-            if m and m.group(1).split(",")[0].strip() not in _PY_KEYWORDS:
+            j = _statement_end(lines, flags, i, n)  # continuation lines are not statements
+            m = _PY_ASSIGN.match(s) or _PY_TUPLE_ASSIGN.match(s)
+            if m and m.group(1).split(",")[0].strip() not in _PY_HARD_KEYWORDS:
                 targets = m.group(1).split(",")
                 rest = s[m.end() :]
                 chained = _PY_CHAIN.match(rest)
@@ -478,7 +498,7 @@ def scan_python(text: str) -> FileSymbols:
                 first = len(defs)
                 for name in targets:
                     name = name.strip()
-                    if name and name not in _PY_KEYWORDS:
+                    if name and name not in _PY_HARD_KEYWORDS:
                         defs.append(Definition(intern(name), "variable", i + 1, i + 1, i + 1, i + 1))
                 stack.append([ind, "assign", defs[-1] if len(defs) > first else None, False])
                 last_code = j

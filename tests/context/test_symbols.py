@@ -263,3 +263,22 @@ def test_buffer_scan_finds_imports_and_names_fast() -> None:
     syms = scan_buffer(js, js.split("\n"), line_starts(js), "typescript")
     assert {(i.local, i.module, i.line, i.end) for i in syms.imports} >= {("a", "./a", 1, 1), ("b", "../b", 2, 5)}
     assert "f" in {d.name for d in syms.defs}
+
+
+def test_python_scan_survives_tricky_strings() -> None:
+    src = (
+        'SPLIT = re.compile(r"""\n(\n "(?:[^"\\\\]|\\\\.)*"  |\n)\n""", re.VERBOSE)\n'
+        "LINE = re.compile(r'(?<!\\\\)(\\r\\n|\\n)')\n\n\n"
+        "def after(a):\n    return a\n\n\n"
+        "MSG = \"a ''' inside a plain string\"\n\n\n"
+        "def last():\n"
+        '    raise ValueError(f"bad {x}: \\\n'
+        'continued at column zero")\n'
+        "    return 1\n\n\n"
+        "(A, B) = 1, 2\n"
+        "match = 3\n"
+    )
+    exact = python_definitions_exact(src)
+    assert exact is not None
+    assert _key(scan_python(src).defs) == _key(exact)
+    assert {d.name for d in scan_python(src).defs} == {"SPLIT", "LINE", "after", "MSG", "last", "A", "B", "match"}
