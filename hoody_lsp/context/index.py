@@ -38,7 +38,14 @@ from hoody_lsp.context.ignore import (
     skip_file_name,
 )
 from hoody_lsp.context.secrets import is_secret_path
-from hoody_lsp.context.symbols import Definition, Import, extract, family, language_for_path
+from hoody_lsp.context.symbols import (
+    TREE_SITTER_LANGUAGES,
+    Definition,
+    Import,
+    extract,
+    family,
+    language_for_path,
+)
 from hoody_lsp.context.text import subtokens
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,7 @@ class FileEntry:
     import_keys: tuple[tuple[str, str | None], ...] = ()  # (absolute module, name) pairs this file imports
     top: dict[str, Definition] | None = None  # name -> top-level definition, built on first lookup
     pop_locs: tuple[tuple[str, str], ...] = ()  # where this file's imports resolved (for the popularity counts)
+    exact: bool = True  # False: definitions from the quick scan, the grammar has not read this file yet
 
     def same_name(self, d: Definition) -> list[Definition]:
         """Other top-level definitions of the same name (overloads, conditional definitions)."""
@@ -295,7 +303,7 @@ class WorkspaceIndex:
             seen.add(rel)
             old = self.files.get(rel)
             if old is None or old.mtime_ns != st.st_mtime_ns or old.size != st.st_size:
-                self._index_file(rel, abs_path, st)
+                self._index_file(rel, abs_path, st, exact=False)  # quick pass; refined below
                 fresh += 1
                 if fresh % FREEZE_EVERY == 0:
                     _freeze()
@@ -315,6 +323,17 @@ class WorkspaceIndex:
         self.state = "ready"
         self.build_seconds = time.perf_counter() - t0
         self.generation += 1
+        # the index is usable; now let the grammars read what the quick scan read (exact spans, members)
+        for rel in [r for r, e in self.files.items() if not e.exact]:
+            entry = self.files.get(rel)
+            if entry is None or entry.exact:
+                continue
+            try:
+                st = os.stat(entry.path)
+            except OSError:
+                continue
+            self._index_file(rel, entry.path, st, exact=True)
+            yield None
 
     async def build(self, slice_s: float = SLICE_S) -> None:
         """Index the folder on the running event loop, yielding at least every `slice_s` seconds."""
@@ -358,13 +377,16 @@ class WorkspaceIndex:
     # one file
     # ----------------------------------------------------------------------------------------------------
 
-    def _index_file(self, rel: str, abs_path: str, st: os.stat_result, text: str | None = None) -> None:
+    def _index_file(
+        self, rel: str, abs_path: str, st: os.stat_result, text: str | None = None, exact: bool = True
+    ) -> None:
         language = language_for_path(rel)
         entry = FileEntry(abs_path, rel, st.st_size, st.st_mtime_ns, language)
+        entry.exact = exact or language not in TREE_SITTER_LANGUAGES
         if language is not None and text is None and st.st_size <= MAX_FILE_BYTES:
             text = _read_text(abs_path)
         if text is not None and language is not None and not looks_generated(text):
-            syms = extract(text, language)
+            syms = extract(text, language, exact)
             entry.defs, entry.imports = syms.defs, syms.imports
         if language == "python":
             entry.module, entry.is_pkg = python_module_of(rel, self.package_dirs, self.root)

@@ -170,13 +170,23 @@ def family(language: str | None) -> str | None:
     return language
 
 
-def extract(text: str, language: str | None) -> FileSymbols:
-    """Definitions and imports of `text` in `language` (our name); never raises."""
+TREE_SITTER_MAX_CHARS = 200_000  # larger files (bundles, generated code) get the quick scan only
+
+
+def extract(text: str, language: str | None, exact: bool = True) -> FileSymbols:
+    """Definitions and imports of `text` in `language` (our name); never raises.
+
+    `exact=False` uses the quick regular-expression scan for the tree-sitter languages (about ten times
+    faster; the index's first pass), `exact=True` the grammar.
+    """
     try:
         if language == "python":
             syms = scan_python(text)
         elif language in _TS_LANGUAGES:
-            syms = _extract_tree_sitter(text, language)
+            if exact and len(text) <= TREE_SITTER_MAX_CHARS:
+                syms = _extract_tree_sitter(text, language)
+            else:
+                syms = FileSymbols(defs=scan_fast(text, language), imports=_imports_for(text, language))
         elif language in CODE_LANGUAGES:
             syms = FileSymbols(defs=scan_generic(text), imports=[])
         else:
@@ -686,11 +696,156 @@ def scan_generic(text: str) -> list[Definition]:
     return out
 
 
+_FAST_PATTERNS: dict[str, list[tuple[re.Pattern[str], str]]] = {
+    "js": [
+        (
+            re.compile(
+                r"^(?P<indent>[ \t]{0,4})(?:export[ \t]+(?:default[ \t]+)?)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
+                r"(?:async[ \t]+)?(?P<kw>function\*?|class|interface|type|enum|const|let|var|namespace)[ \t]+"
+                r"(?P<name>[A-Za-z_$][\w$]*)",
+                re.M,
+            ),
+            "",
+        ),
+        (
+            re.compile(
+                r"^(?P<indent>[ \t]{2,8})(?:(?:public|private|protected|static|readonly|async|override|get|set)[ \t]+)*"
+                r"(?P<name>[A-Za-z_$][\w$]*)[ \t]*(?:<[^>\n]*>)?\([^)\n]*\)?[^;=\n]*\{[ \t]*$",
+                re.M,
+            ),
+            "method",
+        ),
+    ],
+    "go": [
+        (
+            re.compile(r"^func[ \t]+(?:\((?P<recv>[^)]*)\)[ \t]*)?(?P<name>[A-Za-z_]\w*)", re.M),
+            "function",
+        ),
+        (re.compile(r"^(?P<kw>type|var|const)[ \t]+(?P<name>[A-Za-z_]\w*)", re.M), ""),
+    ],
+    "rust": [
+        (
+            re.compile(
+                r"^(?P<indent>[ \t]{0,8})(?:pub(?:\([^)]*\))?[ \t]+)?(?:(?:async|unsafe|const|extern)[ \t]+)*"
+                r"(?P<kw>fn|struct|enum|trait|type|const|static|mod|union)[ \t]+(?P<name>[A-Za-z_]\w*)",
+                re.M,
+            ),
+            "",
+        ),
+        (
+            re.compile(r"^(?P<kw>impl)(?:<[^>\n]*>)?[ \t]+(?:[\w:<>, ]+[ \t]+for[ \t]+)?(?P<name>[A-Za-z_]\w*)", re.M),
+            "",
+        ),
+    ],
+    "java": [
+        (
+            re.compile(
+                r"^(?P<indent>[ \t]{0,8})(?:(?:public|private|protected|static|final|abstract|sealed|strictfp)[ \t]+)*"
+                r"(?P<kw>class|interface|enum|record)[ \t]+(?P<name>[A-Za-z_]\w*)",
+                re.M,
+            ),
+            "",
+        ),
+        (
+            re.compile(
+                r"^(?P<indent>[ \t]{2,8})(?:(?:public|private|protected|static|final|abstract|synchronized|default)"
+                r"[ \t]+)*(?:<[^>\n]+>[ \t]+)?[\w<>\[\],.? ]+?[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]*\([^;\n]*$",
+                re.M,
+            ),
+            "method",
+        ),
+    ],
+}
+_FAST_KIND = {
+    "function": "function", "function*": "function", "fn": "function", "class": "class", "struct": "class",
+    "union": "class", "record": "class", "impl": "class", "interface": "interface", "trait": "interface",
+    "type": "type", "enum": "enum", "namespace": "module", "mod": "module",
+}  # fmt: skip
+_NOT_METHODS = frozenset({"if", "for", "while", "switch", "catch", "function", "return", "else", "do", "try", "new"})
+
+
+_FAST_STARTS: dict[str, tuple[str, ...]] = {
+    "js": ("export", "function", "class", "interface", "type", "enum", "const", "let", "var", "namespace",
+           "declare", "abstract", "async"),
+    "go": ("func", "type", "var", "const"),
+    "rust": ("pub", "fn", "struct", "enum", "trait", "type", "const", "static", "mod", "union", "impl", "async",
+             "unsafe", "extern"),
+    "java": ("public", "private", "protected", "static", "final", "abstract", "sealed", "strictfp", "class",
+             "interface", "enum", "record"),
+}  # fmt: skip
+
+
+def scan_fast(text: str, language: str) -> list[Definition]:
+    """Definition headers of a brace language by regular expressions on likely lines: the quick first pass
+    of the index (tree-sitter refines it later). A body ends at the first `}` at its own indentation."""
+    fam = family(language) or ""
+    patterns = _FAST_PATTERNS.get(fam)
+    if not patterns:
+        return []
+    starts = _FAST_STARTS[fam]
+    lines = text.split("\n")
+    n = len(lines)
+    out: list[Definition] = []
+    containers: list[tuple[int, int, str]] = []  # (indent, end line, name) of enclosing classes
+    for i, line in enumerate(lines):
+        st = line.lstrip()
+        if not st:
+            continue
+        indent = len(line) - len(st)
+        method_like = 2 <= indent <= 8 and "(" in st and line.rstrip().endswith(("{", "(", ","))
+        if not (st.startswith(starts) or method_like):
+            continue
+        for pat, forced in patterns:
+            m = pat.match(line)
+            if m is None:
+                continue
+            gd = m.groupdict()
+            name = gd["name"]
+            if forced == "method" and (name in _NOT_METHODS or st.startswith(starts[:1])):
+                continue
+            kind = forced or _FAST_KIND.get(gd.get("kw") or "", "variable")
+            recv = gd.get("recv")
+            if fam == "go" and recv:
+                kind = "method"
+            end = _brace_end(lines, i, line[:indent], n)
+            sig = i
+            while sig < min(end, i + 10) and "{" not in lines[sig]:
+                sig += 1
+            while containers and (containers[-1][1] < i or containers[-1][0] >= indent):
+                containers.pop()
+            parent = containers[-1][2] if containers and indent > 0 else None
+            if recv:
+                rm = re.search(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$", recv)
+                parent = rm.group(1) if rm else None
+            elif indent > 0 and parent is None:
+                break  # a local of some function body
+            if kind == "function" and parent is not None:
+                kind = "method"
+            if kind in ("class", "interface", "enum"):
+                containers.append((indent, end, name))
+            if gd.get("kw") != "impl":  # an impl block holds members; it defines nothing itself
+                out.append(Definition(sys.intern(name), kind, i + 1, i + 1, min(sig, end) + 1, end + 1, parent))
+            break
+    return out
+
+
+def _brace_end(lines: list[str], i: int, indent: str, n: int) -> int:
+    """0-based line of the first `}` at `indent` after line i (i itself when the header ends the block)."""
+    if lines[i].rstrip().endswith(("}", ";")) and "{" not in lines[i][len(indent) :].rstrip()[-1:]:
+        return i
+    closing = indent + "}"
+    for j in range(i + 1, min(n, i + 400)):
+        if lines[j].startswith(closing):
+            return j
+    return i
+
+
 # --------------------------------------------------------------------------------------------------------
 # tree-sitter languages
 # --------------------------------------------------------------------------------------------------------
 
 _TS_LANGUAGES = ("javascript", "typescript", "tsx", "go", "rust", "java")
+TREE_SITTER_LANGUAGES = frozenset(_TS_LANGUAGES)
 
 _TS_PATTERNS: dict[str, list[str]] = {
     "javascript": [
@@ -831,12 +986,15 @@ def _ts_language(language: str) -> Any:
                 raw = grammar.language()
             if raw is not None:
                 lang = tree_sitter.Language(raw)
-                queries = []
+                valid = []
                 for pattern in _TS_PATTERNS[language]:
                     try:
-                        queries.append(tree_sitter.Query(lang, pattern))
+                        tree_sitter.Query(lang, pattern)
+                        valid.append(pattern)
                     except Exception:  # a node type this grammar version does not have
                         log.debug("tree-sitter %s: pattern not supported: %s", language, pattern)
+                # one query with every pattern: the tree is walked once
+                queries = [tree_sitter.Query(lang, "\n".join(valid))] if valid else []
                 result = (lang, tree_sitter.Parser(lang), queries, tree_sitter.QueryCursor)
         except Exception:
             log.info("tree-sitter grammar for %s is not available; using the plain-text fallback", language)

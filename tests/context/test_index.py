@@ -329,3 +329,20 @@ def test_read_lines_follows_disk_changes(make_workspace: Make) -> None:
     os.utime(root / "a.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
     assert idx.read_lines("a.py") == ["", "", "def two(): pass", ""]
     assert [(d.name, d.name_line) for d in idx.files["a.py"].defs] == [("two", 3)]
+
+
+async def test_grammar_languages_are_refined_after_the_quick_pass(make_workspace: Make) -> None:
+    root = make_workspace(
+        {
+            "src/shape.ts": "export interface Shape {\n  area(): number;\n}\n",
+            "src/main.go": "package main\n\nfunc (s *Srv) Start() error {\n\treturn nil\n}\n",
+        }
+    )
+    engine = ContextEngine()
+    engine.add_workspace(str(root))
+    await engine.build_index()
+    idx = engine.workspaces()[0]
+    assert all(e.exact for e in idx.files.values())
+    ts = {(d.name, d.kind, d.parent) for d in idx.files["src/shape.ts"].defs}
+    assert ("area", "method", "Shape") in ts  # a member only the grammar sees
+    assert ("Start", "method", "Srv") in {(d.name, d.kind, d.parent) for d in idx.files["src/main.go"].defs}

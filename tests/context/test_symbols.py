@@ -282,3 +282,46 @@ def test_python_scan_survives_tricky_strings() -> None:
     assert exact is not None
     assert _key(scan_python(src).defs) == _key(exact)
     assert {d.name for d in scan_python(src).defs} == {"SPLIT", "LINE", "after", "MSG", "last", "A", "B", "match"}
+
+
+@pytest.mark.parametrize(
+    ("language", "source"),
+    [
+        (
+            "typescript",
+            "export interface Shape {\n  area(): number;\n}\n\nexport class Circle implements Shape {\n"
+            "  constructor(private r: number) {\n  }\n\n  area(): number {\n    if (this.r) {\n      return 1;\n    }\n"
+            "    return 3.14 * this.r * this.r;\n  }\n}\n\nexport const unit = (): Circle => {\n"
+            "  return new Circle(1);\n};\n"
+            "function helper(a: number) {\n  const local = a;\n  return local;\n}\n",
+        ),
+        (
+            "go",
+            "package geo\n\ntype Circle struct {\n\tR float64\n}\n\nfunc (c *Circle) Area() float64 {\n"
+            "\treturn c.R\n}\n\n"
+            "func Unit() *Circle {\n\treturn &Circle{R: 1}\n}\n\nconst Pi = 3.14\n",
+        ),
+        (
+            "rust",
+            "pub struct Circle {\n    pub r: f64,\n}\n\nimpl Circle {\n    pub fn area(&self) -> f64 {\n"
+            "        self.r\n    }\n}\n\n"
+            "pub fn unit() -> Circle {\n    Circle { r: 1.0 }\n}\n",
+        ),
+        (
+            "java",
+            "package geo;\n\npublic class Circle {\n    private double r;\n"
+            "\n    public Circle(double r) {\n        this.r = r;\n"
+            "    }\n\n    public double area() {\n        if (r > 0) {\n            return r;\n"
+            "        }\n        return 0;\n    }\n}\n",
+        ),
+    ],
+)
+def test_quick_scan_agrees_with_the_grammar(language: str, source: str) -> None:
+    quick = extract(source, language, exact=False).defs
+    exact = extract(source, language).defs
+    exact_keys = {(d.name, d.name_line, d.end, d.parent) for d in exact}
+    assert quick, "the quick scan finds headers"
+    assert {(d.name, d.name_line, d.end, d.parent) for d in quick} <= exact_keys
+    top = {d.name for d in exact if d.parent is None and d.kind != "variable"}
+    assert top <= {d.name for d in quick}
+    assert not any(d.name in ("local", "if") for d in quick)
