@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lsprotocol import types  # noqa: E402
 
@@ -38,21 +39,59 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def overhead(n: int) -> tuple[float, float]:
-    with FakeBackend() as fake, tempfile.TemporaryDirectory() as tmp:
-        fake.default = Reply(text="(0)", first_delay=TTFT)
-        options = {"inlineCompletion": {"debounceMs": 0}}
-        async with editor_session(fake.url, Path(tmp), init_options=options) as ed:
-            uri = ed.open("a.py", "def f():\n    return g")
+FAKE_PROCESS = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.fakebackend import FakeBackend, Reply
+fake = FakeBackend()
+fake.default = Reply(text="(0)", first_delay={ttft})
+fake.start()
+print(fake.url, flush=True)
+time.sleep(3600)
+"""
+
+
+def overhead(n: int) -> tuple[float, float]:
+    """The fake backend runs in its own process and the client is a bare JSON-RPC pipe, so neither shares
+    a CPU-bound interpreter with what is measured."""
+    import subprocess
+
+    from lsp_wire import Wire
+
+    fake = subprocess.Popen([sys.executable, "-c", FAKE_PROCESS.format(root=str(ROOT), ttft=TTFT)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert fake.stdout is not None
+        url = fake.stdout.readline().strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            wire = Wire(env={"HOODY_BASE_URL": url, "HOODY_API_KEY": "bench"})
+            wire.initialize(tmp, caps={"textDocument": {"inlineCompletion": {}}},
+                            options={"inlineCompletion": {"debounceMs": 0}})
+            uri = Path(tmp, "a.py").as_uri()
+            text = "def f():\n    return g"
+            wire.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                                                                "text": text}}, request=False)
             samples = []
-            for i in range(n + 10):
-                end = ed.type(uri, "\n    v" + str(i))
+            for i in range(n + 20):
+                line = text.count("\n")
+                added = f"\n    v{i}"
+                wire.send("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": i + 2},
+                    "contentChanges": [{"range": {"start": {"line": line, "character": len(text.split("\n")[-1])},
+                                                  "end": {"line": line, "character": len(text.split("\n")[-1])}},
+                                        "text": added}]}, request=False)
+                text += added
+                position = {"line": text.count("\n"), "character": len(text.split("\n")[-1])}
                 t0 = time.perf_counter()
-                items = await ed.inline(uri, ed.pos(uri, end), invoked=True)
+                answer = wire.request("textDocument/inlineCompletion", {
+                    "textDocument": {"uri": uri}, "position": position, "context": {"triggerKind": 1}})
                 dt = time.perf_counter() - t0
-                assert items, "no suggestion"
-                if i >= 10:  # warm-up
+                assert answer["result"]["items"], answer
+                if i >= 20:  # warm-up
                     samples.append((dt - TTFT) * 1000)
+            wire.close()
+    finally:
+        fake.kill()
     return pct(samples, 50), pct(samples, 95)
 
 
@@ -112,7 +151,7 @@ async def early(enabled: bool, runs: int = 5) -> float:
 
 
 async def main(n: int) -> None:
-    p50, p95 = await overhead(n)
+    p50, p95 = overhead(n)
     print(f"inline_overhead_ms       p50={p50:.2f}  p95={p95:.2f}  (n={n}, fake TTFT {TTFT * 1000:.0f} ms)")
     requests, late = await burst()
     print(f"typing_burst             backend_requests={requests}  superseded_open_after_100ms={late}")

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from hoody_lsp.capabilities import ClientFlags
 from hoody_lsp.documents import DocumentStore, Snapshot
 from hoody_lsp.logs import register_secret
 from hoody_lsp.services.health import BackendHealth, Level
-from hoody_lsp.transport import ResyncingInput, Unreadable, answer_unreadable, parse_error_response
+from hoody_lsp.transport import Unreadable, answer_unreadable, parse_error_response, start_stdio
 
 if TYPE_CHECKING:  # heavy modules load after the initialize answer (start-up is measured)
     from hoody_lsp.context import ContextEngine
@@ -292,7 +291,7 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     if tcp:
         server.start_tcp(*tcp)
     else:
-        server.start_io(stdin=ResyncingInput(sys.stdin.buffer))  # type: ignore[arg-type]
+        start_stdio(server)
     return 0
 
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 CURSOR = "║"
 OPENERS = "([{"
@@ -166,16 +167,34 @@ class ScanState:
 _RUST_CHAR = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
 
 
+@lru_cache(maxsize=32)
+def _event_chars(syntax: Syntax) -> re.Pattern[str]:
+    """Characters that may start an event outside strings; everything between them is skipped at C speed."""
+    chars = set("\n" + QUOTES + OPENERS + CLOSERS)
+    chars.update(marker[0] for marker in syntax.line_comments)
+    if syntax.block_comment:
+        chars.add(syntax.block_comment[0][0])
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+@lru_cache(maxsize=16)
+def _string_stops(quote: str) -> re.Pattern[str]:
+    """Inside a string only a backslash, the quote's first character or a newline can matter."""
+    return re.compile("[" + re.escape("\\" + quote[0] + "\n") + "]")
+
+
 def tokens(text: str, state: ScanState, syntax: Syntax) -> Iterator[tuple[int, str, str]]:
     """Yield `(index, kind, char)` for code-level events, updating `state` as it goes.
 
     kinds: "open", "close" (brackets outside strings and comments), "newline" (outside strings),
     "string_end" (a string closed), "string_abort" (a one-line string ran into a newline).
     The caller keeps the bracket stack, so it can tell whose bracket a closer closes.
+    Runs of characters that cannot start an event are skipped with a regular expression: this scan runs on
+    every suggestion over a window of several thousand characters.
     """
     i, n = 0, len(text)
+    events = _event_chars(syntax)
     while i < n:
-        ch = text[i]
         if state.block_comment:
             assert syntax.block_comment is not None
             end = text.find(syntax.block_comment[1], i)
@@ -186,6 +205,11 @@ def tokens(text: str, state: ScanState, syntax: Syntax) -> Iterator[tuple[int, s
             continue
         quote = state.string
         if quote is not None:
+            stop = _string_stops(quote).search(text, i)
+            if stop is None:
+                return
+            i = stop.start()
+            ch = text[i]
             if ch == "\\":
                 i += 2
                 continue
@@ -200,6 +224,11 @@ def tokens(text: str, state: ScanState, syntax: Syntax) -> Iterator[tuple[int, s
                 yield i, "newline", ch
             i += 1
             continue
+        found = events.search(text, i)
+        if found is None:
+            return
+        i = found.start()
+        ch = text[i]
         if ch == "\n":
             yield i, "newline", ch
             i += 1

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_WAIT_S = 2.0
+INDENT_WINDOW = 6_000
 COMPLETION_TRIGGERS = [".", "(", "[", "{", ",", "=", ":", " "]
 
 
@@ -102,8 +103,9 @@ async def _suggest(
         text=snap.text,
         offset=offset,
         invoked=invoked,
-        indent=detect_indent(snap.text, options.tab_size if options else None,
-                             options.insert_spaces if options else None),
+        # the style around the cursor is the file's style; scanning a window keeps big files cheap
+        indent=detect_indent(snap.text[max(0, offset - INDENT_WINDOW) : offset + INDENT_WINDOW],
+                             options.tab_size if options else None, options.insert_spaces if options else None),
         eol=snap.eol,
     )
     try:

@@ -75,10 +75,14 @@ def register(server: HoodyServer) -> None:
         await ls.close_everything()
 
     @server.feature(types.EXIT)
-    def exit_(ls: HoodyServer, params: Any = None) -> None:
+    async def exit_(ls: HoodyServer, params: Any = None) -> None:
+        loop = asyncio.get_running_loop()
+        # exit may arrive while shutdown is still closing streams: let it finish, so the exit code says 0
+        deadline = loop.time() + 2.0
+        while ls.shutting_down and not ls.protocol._shutdown and loop.time() < deadline:
+            await asyncio.sleep(0.01)
         # pygls exits through sys.exit once its writer is closed; make sure a stdin reader thread blocked on
         # a read cannot keep the process alive after that.
-        loop = asyncio.get_event_loop()
         loop.call_later(1.0, os._exit, 0 if ls.shutting_down else 1)
 
 

@@ -109,6 +109,9 @@ class Progress(Protocol):
     def end(self, message: str) -> None: ...
 
 
+REVERT_WAIT_S = 10.0
+
+
 class Control:
     """One running command: how it is cancelled ($/cancelRequest, the progress token, shutdown)."""
 
@@ -116,6 +119,7 @@ class Control:
         self.reason: str | None = None
         self.event = asyncio.Event()
         self.task: asyncio.Task[Any] | None = None
+        self.uri: str | None = None  # the document it works on, once its arguments are read
 
     @property
     def cancelled(self) -> bool:
@@ -467,9 +471,11 @@ class CommandRunner:
         """Run `command`; the answer object. Never raises (a bug is logged and answered as a failure)."""
         self.running.add(control)
         title = SHORT_TITLES.get(command, command)
+        if raw and isinstance(raw[0], dict) and isinstance(raw[0].get("uri"), str):
+            control.uri = raw[0]["uri"]
         try:
             if command == REVERT:
-                outcome = await self._revert(raw, editor)
+                outcome = await self._revert(raw, editor, control)
             else:
                 outcome = await self._execute(command, raw, editor, progress, control)
         except CommandFailed as failed:
@@ -488,8 +494,12 @@ class CommandRunner:
 
     # -- revert -------------------------------------------------------------------------------------------
 
-    async def _revert(self, raw: Sequence[Any], editor: CommandEditor) -> _Outcome:
+    async def _revert(self, raw: Sequence[Any], editor: CommandEditor, control: Control) -> _Outcome:
         args = parse_args(raw)
+        # a command still finishing on this document (its edit may already show) is what to revert: wait
+        others = [c.task for c in self.running if c is not control and c.uri == args.uri and c.task is not None]
+        if others:
+            await asyncio.wait(others, timeout=REVERT_WAIT_S)
         entry = self._reverts.get(args.uri)
         if editor.snapshot(args.uri) is None:
             raise CommandFailed("the document is not open", message="Hoody: open the document first.")

@@ -20,6 +20,7 @@ No pygls here: the handler converts positions and LSP types; this module works o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -100,7 +101,8 @@ ContextProvider = Callable[[InlineQuery, int], Sequence[ContextItem]]
 class _Stream:
     """One upstream generation for one document, anchored at the cursor where it was asked for."""
 
-    def __init__(self, anchor_prefix: str, anchor_suffix: str, ctx: CursorContext) -> None:
+    def __init__(self, anchor_prefix: str, anchor_suffix: str, ctx: CursorContext,
+                 notify: Callable[[], None]) -> None:
         self.anchor_prefix = anchor_prefix
         self.anchor_suffix = anchor_suffix
         self.ctx = ctx
@@ -110,17 +112,13 @@ class _Stream:
         self.failed = False
         self.users = 0
         self.task: asyncio.Task[None] | None = None
-        self._event = asyncio.Event()
+        self._notify = notify  # wakes whoever waits on this document
         self.started = time.monotonic()
         self.first_chunk_at: float | None = None
         self._close_handle: asyncio.TimerHandle | None = None
 
     def pulse(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def changed(self) -> None:
-        await self._event.wait()
+        self._notify()
 
     def close(self) -> None:
         if self._close_handle is not None:
@@ -160,7 +158,21 @@ class _DocState:
     generation: int = 0
     stream: _Stream | None = None
     last_request: float = 0.0
-    superseded: asyncio.Event = field(default_factory=asyncio.Event)
+    # set (then replaced) when a newer request arrives or the document's stream moves: one event to wait on
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify(self) -> None:
+        self.wake.set()
+        self.wake = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until woken or `seconds` have passed, whichever comes first."""
+        wake = self.wake
+        if seconds <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
 
 
 def typed_since(anchor_prefix: str, anchor_suffix: str, prefix: str, suffix: str) -> str | None:
@@ -258,8 +270,7 @@ class InlineEngine:
         state.last_request = query.received
         state.generation += 1
         generation = state.generation
-        state.superseded.set()
-        state.superseded = asyncio.Event()
+        state.notify()
 
         reason = self._skip_reason(query)
         if reason:
@@ -275,15 +286,11 @@ class InlineEngine:
         if cached is not None:
             return cached
 
-        delay = self._debounce(query, gap)
-        if delay > 0:
-            try:
-                await asyncio.wait_for(state.superseded.wait(), delay)
-                return None  # a newer request for this document arrived while we waited
-            except TimeoutError:
-                pass
+        until = time.monotonic() + self._debounce(query, gap)
+        while state.generation == generation and time.monotonic() < until:
+            await state.sleep(until - time.monotonic())
         if state.generation != generation:
-            return None
+            return None  # a newer request for this document arrived while we waited
         reason = self._health.inline_gate()
         if reason:
             return None
@@ -364,7 +371,7 @@ class InlineEngine:
 
     def _start(self, state: _DocState, query: InlineQuery) -> _Stream:
         multiline = multiline_mode(query.line_prefix(), query.line_suffix(), query.prefix, query.suffix)
-        stream = _Stream(query.prefix, query.suffix, self._cursor_context(query, multiline))
+        stream = _Stream(query.prefix, query.suffix, self._cursor_context(query, multiline), state.notify)
         settings = self._settings()
         prefix, suffix = stream.ctx.prefix, stream.ctx.suffix
         remaining = settings.inline_completion.timeout_ms / 1000.0 - (time.monotonic() - query.received)
@@ -448,14 +455,7 @@ class InlineEngine:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
-                superseded = asyncio.ensure_future(state.superseded.wait())
-                changed = asyncio.ensure_future(stream.changed())
-                try:
-                    await asyncio.wait({superseded, changed}, timeout=remaining,
-                                       return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    superseded.cancel()
-                    changed.cancel()
+                await state.sleep(remaining)
         finally:
             stream.users -= 1
             if stream.users == 0 and not stream.done and state.generation == generation:
