@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 
 REDACTED = "<redacted>"
 
@@ -296,6 +297,7 @@ def _hot_lines(lower: str) -> set[int]:
     return hot
 
 
+@lru_cache(maxsize=4096)  # the same lines come back with every keystroke's prompt window
 def _redact_line(line: str) -> str:
     if "://" in line:
         line = _URL_CRED.sub(_sub_url, line)
