@@ -51,7 +51,8 @@ from hoody_lsp.context.text import subtokens
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILES = 20_000
-SLICE_S = 0.002  # longest stretch of work between two yields to the event loop
+SLICE_S = 0.001  # longest stretch of work between two yields to the event loop
+REFINE_MAX_BYTES = 32_000  # background refinement parses files up to this size (one parse = one step)
 FREEZE_EVERY = 2000  # files between two gc.freeze() calls while building (see _steps)
 RULES_FILES = ("AGENTS.md", "CLAUDE.md", ".hoody/instructions.md", ".github/copilot-instructions.md")
 JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".d.ts")
@@ -324,7 +325,7 @@ class WorkspaceIndex:
         self.build_seconds = time.perf_counter() - t0
         self.generation += 1
         # the index is usable; now let the grammars read what the quick scan read (exact spans, members)
-        for rel in [r for r, e in self.files.items() if not e.exact]:
+        for rel in [r for r, e in self.files.items() if not e.exact and e.size <= REFINE_MAX_BYTES]:
             entry = self.files.get(rel)
             if entry is None or entry.exact:
                 continue

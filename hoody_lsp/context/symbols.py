@@ -170,7 +170,7 @@ def family(language: str | None) -> str | None:
     return language
 
 
-TREE_SITTER_MAX_CHARS = 200_000  # larger files (bundles, generated code) get the quick scan only
+TREE_SITTER_MAX_CHARS = 100_000  # larger files (bundles, generated code) get the quick scan only
 
 
 def extract(text: str, language: str | None, exact: bool = True) -> FileSymbols:
@@ -777,7 +777,8 @@ _FAST_STARTS: dict[str, tuple[str, ...]] = {
 
 def scan_fast(text: str, language: str) -> list[Definition]:
     """Definition headers of a brace language by regular expressions on likely lines: the quick first pass
-    of the index (tree-sitter refines it later). A body ends at the first `}` at its own indentation."""
+    of the index (tree-sitter refines it later). A body ends at the first `}` at its own indentation;
+    function bodies are jumped over (plain substring search), class bodies are read for their members."""
     fam = family(language) or ""
     patterns = _FAST_PATTERNS.get(fam)
     if not patterns:
@@ -787,57 +788,69 @@ def scan_fast(text: str, language: str) -> list[Definition]:
     n = len(lines)
     out: list[Definition] = []
     containers: list[tuple[int, int, str]] = []  # (indent, end line, name) of enclosing classes
-    for i, line in enumerate(lines):
+    i = 0
+    off = 0  # offset of line i
+    while i < n:
+        line = lines[i]
         st = line.lstrip()
-        if not st:
-            continue
+        while containers and containers[-1][1] < i:
+            containers.pop()
         indent = len(line) - len(st)
-        method_like = 2 <= indent <= 8 and "(" in st and line.rstrip().endswith(("{", "(", ","))
-        if not (st.startswith(starts) or method_like):
-            continue
-        for pat, forced in patterns:
-            m = pat.match(line)
-            if m is None:
-                continue
-            gd = m.groupdict()
-            name = gd["name"]
-            if forced == "method" and (name in _NOT_METHODS or st.startswith(starts[:1])):
-                continue
-            kind = forced or _FAST_KIND.get(gd.get("kw") or "", "variable")
-            recv = gd.get("recv")
-            if fam == "go" and recv:
-                kind = "method"
-            end = _brace_end(lines, i, line[:indent], n)
-            sig = i
-            while sig < min(end, i + 10) and "{" not in lines[sig]:
-                sig += 1
-            while containers and (containers[-1][1] < i or containers[-1][0] >= indent):
-                containers.pop()
-            parent = containers[-1][2] if containers and indent > 0 else None
-            if recv:
-                rm = re.search(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$", recv)
-                parent = rm.group(1) if rm else None
-            elif indent > 0 and parent is None:
-                break  # a local of some function body
-            if kind == "function" and parent is not None:
-                kind = "method"
-            if kind in ("class", "interface", "enum"):
-                containers.append((indent, end, name))
-            if gd.get("kw") != "impl":  # an impl block holds members; it defines nothing itself
-                out.append(Definition(sys.intern(name), kind, i + 1, i + 1, min(sig, end) + 1, end + 1, parent))
-            break
+        in_class = bool(containers) and indent > containers[-1][0]
+        candidate = st and (
+            st.startswith(starts) or (in_class and "(" in st and line.rstrip().endswith(("{", "(", ",")))
+        )
+        nxt, nxt_off = i + 1, off + len(line) + 1
+        if candidate:
+            for pat, forced in patterns:
+                m = pat.match(line)
+                if m is None:
+                    continue
+                gd = m.groupdict()
+                name = gd["name"]
+                if forced == "method" and (name in _NOT_METHODS or not in_class):
+                    continue
+                kind = forced or _FAST_KIND.get(gd.get("kw") or "", "variable")
+                recv = gd.get("recv")
+                end, end_off = _brace_end(text, lines, i, off, line[:indent])
+                sig = i
+                while sig < min(end, i + 10) and "{" not in lines[sig]:
+                    sig += 1
+                parent = containers[-1][2] if in_class else None
+                if recv:
+                    kind = "method"
+                    rm = re.search(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$", recv)
+                    parent = rm.group(1) if rm else None
+                elif indent > 0 and parent is None:
+                    break  # a local of some function body
+                if kind == "function" and parent is not None:
+                    kind = "method"
+                if kind in ("class", "interface", "enum"):
+                    containers.append((indent, end, name))
+                elif end > i:
+                    nxt, nxt_off = end + 1, end_off  # nothing inside a function body is a definition
+                if gd.get("kw") != "impl":  # an impl block holds members; it defines nothing itself
+                    out.append(Definition(sys.intern(name), kind, i + 1, i + 1, min(sig, end) + 1, end + 1, parent))
+                break
+        i, off = nxt, nxt_off
     return out
 
 
-def _brace_end(lines: list[str], i: int, indent: str, n: int) -> int:
-    """0-based line of the first `}` at `indent` after line i (i itself when the header ends the block)."""
-    if lines[i].rstrip().endswith(("}", ";")) and "{" not in lines[i][len(indent) :].rstrip()[-1:]:
-        return i
-    closing = indent + "}"
-    for j in range(i + 1, min(n, i + 400)):
-        if lines[j].startswith(closing):
-            return j
-    return i
+def _brace_end(text: str, lines: list[str], i: int, off: int, indent: str) -> tuple[int, int]:
+    """(0-based line of the first `}` at `indent` after line i, offset of the line after it); (i, next
+    offset) when the header's line ends the statement. Plain substring search."""
+    line = lines[i]
+    after = off + len(line) + 1
+    tail = line.rstrip()
+    if tail.endswith(";") or (tail.endswith("}") and tail.count("{") <= tail.count("}")):
+        return i, after
+    k = text.find("\n" + indent + "}", off)
+    if k < 0:
+        return i, after
+    end = i + text.count("\n", off, k + 1)
+    if end - i > 2000:
+        return i, after
+    return end, k + 1 + len(lines[end]) + 1
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1124,6 +1137,9 @@ _JS_IMPORT_FROM = re.compile(
     r"(?:^|[;\n])[ \t]*(?:import|export)[ \t]+(?:type[ \t]+)?(?P<what>[\w$*{}\s,]+?)[ \t\n]*from[ \t]*"
     r"[\"'](?P<mod>[^\"'\n]+)[\"']"
 )
+_JS_IMPORT_AT = re.compile(
+    r"(?:import|export)[ \t]+(?:type[ \t]+)?(?P<what>[\w$*{}\s,]+?)[ \t\n]*from[ \t]*[\"'](?P<mod>[^\"'\n]+)[\"']"
+)
 _JS_REQUIRE = re.compile(
     r"(?:const|let|var)[ \t]+(?P<what>[\w$]+|\{[\w$\s,:]+\})[ \t]*=[ \t]*require\([ \t]*[\"'](?P<mod>[^\"'\n]+)[\"']"
 )
@@ -1152,17 +1168,31 @@ def _imports_for(text: str, language: str) -> list[Import]:
 
 
 def js_imports(text: str) -> list[Import]:
+    """import/export-from statements and require() bindings, found from plain substring hits (fast)."""
     out: list[Import] = []
-    for m in _JS_IMPORT_FROM.finditer(text):
-        what, mod = m.group("what").strip(), m.group("mod")
-        line = _line_at(text, m.start("what"))
-        end = line + text.count("\n", m.start("what"), m.end())
-        reexport = text[m.start() : m.start("what")].strip(" \t\n;").startswith("export")
-        _js_bindings(what, mod, line, out, reexport, end)
-    for m in _JS_REQUIRE.finditer(text):
-        line = _line_at(text, m.start())
-        end = line + text.count("\n", m.start(), m.end())
-        _js_bindings(m.group("what").replace(":", " as "), m.group("mod"), line, out, False, end)
+    for kw in ("import", "export"):
+        pos = text.find(kw)
+        while pos >= 0:
+            ls = text.rfind("\n", 0, pos) + 1
+            head = text[ls:pos].strip()
+            if not head or head.endswith(";"):
+                m = _JS_IMPORT_AT.match(text, pos)
+                if m is not None:
+                    what, mod = m.group("what").strip(), m.group("mod")
+                    line = _line_at(text, m.start("what"))
+                    end = line + text.count("\n", m.start("what"), m.end())
+                    _js_bindings(what, mod, line, out, kw == "export", end)
+            pos = text.find(kw, pos + len(kw))
+    pos = text.find("require(")
+    while pos >= 0:
+        ls = text.rfind("\n", 0, pos) + 1
+        m2 = _JS_REQUIRE.search(text, ls, pos + 200)
+        if m2 is not None and m2.start() < pos:
+            line = _line_at(text, m2.start())
+            end = line + text.count("\n", m2.start(), m2.end())
+            _js_bindings(m2.group("what").replace(":", " as "), m2.group("mod"), line, out, False, end)
+        pos = text.find("require(", pos + 8)
+    out.sort(key=lambda imp: imp.line)
     return out
 
 
