@@ -178,6 +178,7 @@ class WorkspaceIndex:
         self.rules = IgnoreRules(self.root, exclude)
         self.max_files = max_files
         self.files: dict[str, FileEntry] = {}
+        self.folders: dict[str, set[str]] = {}  # folder rel -> rels of its files (Go/Java packages)
         self.by_name: dict[str, list[FileEntry]] = {}  # definition name -> files defining it (top or member)
         self.by_module: dict[str, list[FileEntry]] = {}  # python dotted / js module key -> files
         self.module_tail: dict[str, list[str]] = {}  # last dotted component -> modules
@@ -397,10 +398,17 @@ class WorkspaceIndex:
 
     def _replace(self, rel: str, entry: FileEntry | None) -> None:
         old = self.files.pop(rel, None)
+        folder = rel.rpartition("/")[0]
         if old is not None:
             self._unlink(old)
+            siblings = self.folders.get(folder)
+            if siblings is not None:
+                siblings.discard(rel)
+                if not siblings:
+                    del self.folders[folder]
         if entry is not None:
             self.files[rel] = entry
+            self.folders.setdefault(folder, set()).add(rel)
             self._link(entry)
         self.generation += 1
         self._line_cache.pop(rel, None)

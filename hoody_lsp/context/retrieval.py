@@ -481,9 +481,9 @@ class Retriever:
             self._hinted(imp)
         if self.cur and self.buf.language in ("go", "java"):
             # same package: the folder's other files see each other's names without imports
-            folder = self.cur.rpartition("/")[0]
-            for rel, entry in self.ws.files.items():
-                if rel != self.cur and rel.rpartition("/")[0] == folder and entry.language == self.buf.language:
+            for rel in self.ws.folders.get(self.cur.rpartition("/")[0], ()):
+                entry = self.ws.files.get(rel)
+                if rel != self.cur and entry is not None and entry.language == self.buf.language:
                     self.buffer_files.add(rel)
 
     def _hinted(self, imp: Import) -> None:
