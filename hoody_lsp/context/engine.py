@@ -206,7 +206,7 @@ class ContextEngine:
         doc = self._docs.pop(path, None)
         if doc is not None and doc.in_index:
             idx = self._index_for(path)
-            if idx is not None and idx.state == "ready":
+            if idx is not None and idx.state != "disabled":
                 idx.update_file(path)  # back to the disk copy
 
     # ----------------------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ class ContextEngine:
     def _sync_open_documents(self, idx: WorkspaceIndex, current: str) -> None:
         """Re-index open documents whose text changed (their unsaved text is what counts)."""
         for path, doc in self._docs.items():
-            if doc.dirty and path != current and self._index_for(path) is idx and idx.state == "ready":
+            if doc.dirty and path != current and self._index_for(path) is idx and idx.state != "disabled":
                 if self.is_allowed(path):
                     idx.update_file(path, text=doc.text)
                     doc.in_index = True
@@ -288,8 +288,8 @@ class ContextEngine:
         rules_budget = int(budget_chars * RULES_SHARE)
         if idx is not None and idx.state != "disabled":
             cands += self._rules(idx, cur_rel or "", rules_budget)
-            if idx.state in ("ready", "building"):
-                cands += Retriever(idx, buf, cur_rel).run()
+            # before the index is complete, open documents and the imported files (read on demand) still count
+            cands += Retriever(idx, buf, cur_rel).run()
         cands += self._windows(idx, path, cur_rel, buf, open_files)
         cands += self._recent_edits(idx, path, buf)
 

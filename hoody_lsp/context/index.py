@@ -526,6 +526,36 @@ class WorkspaceIndex:
         self._index_file(rel, path, st, text)
         return True
 
+    def ensure_module(self, module: str, near: str | None, language: str | None) -> None:
+        """Before the walk is done: index the file an import names, if it exists (a few stats)."""
+        if self.state == "ready" or self.disabled or module in self.by_module:
+            return
+        cands: list[str] = []
+        if family(language) == "js":
+            cands = [module + ext for ext in JS_EXTENSIONS] + [f"{module}/index{ext}" for ext in JS_EXTENSIONS]
+        elif language == "python":
+            bases = ["", "src"]
+            if near:
+                parts = near.split("/")[:-1]
+                bases += ["/".join(parts[:k]) for k in range(len(parts), 0, -1)]
+            path = module.replace(".", "/")
+            for base in dict.fromkeys(bases):
+                prefix = f"{base}/{path}" if base else path
+                cands += [prefix + ".py", prefix + "/__init__.py"]
+        for rel in cands:
+            abs_path = os.path.join(self.root, rel)
+            if rel not in self.files and os.path.isfile(abs_path):
+                # the package folders above it decide its module name
+                folder = os.path.dirname(rel)
+                while folder:
+                    init = os.path.join(folder, "__init__.py")
+                    if init.replace(os.sep, "/") not in self.files and os.path.isfile(os.path.join(self.root, init)):
+                        self.update_file(os.path.join(self.root, init))
+                    folder = os.path.dirname(folder)
+                self.update_file(abs_path)
+                if module in self.by_module:
+                    return
+
     def remove_path(self, path: str) -> None:
         """A file or a whole folder is gone."""
         rel = self.rel_of(path)

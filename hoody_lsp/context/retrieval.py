@@ -375,6 +375,10 @@ class Retriever:
             mod = absolute_module(me, imp.module)
             if mod is None:
                 continue
+            if ws.state != "ready":
+                ws.ensure_module(mod, self.cur, "python")
+                if imp.name is not None:
+                    ws.ensure_module(f"{mod}.{imp.name}", self.cur, "python")
             self.buffer_keys.add((mod, imp.name))
             if imp.name is None:
                 # `import a.b` binds `a`; `import a.b as c` binds c to a.b
@@ -454,6 +458,8 @@ class Retriever:
             if mod is None:
                 self._hinted(imp)  # a package or a path alias: match by name
                 continue
+            if ws.state != "ready":
+                ws.ensure_module(mod, cur, "javascript")
             self.buffer_modules.add(mod)
             self.buffer_keys.add((mod, imp.name))
             entry = ws.module_entry_js(mod)

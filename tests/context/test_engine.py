@@ -322,3 +322,26 @@ def test_each_workspace_has_its_own_rules(make_workspace: Make) -> None:
         snippets = gather(engine, root, "new.py", "x = 1\n‸")
         rules = [s for s in snippets if s.kind == "rules"]
         assert [(s.rel, s.path, s.content) for s in rules] == [("AGENTS.md", str(root / "AGENTS.md"), expected)]
+
+
+def test_before_the_index_is_built_imports_are_read_on_demand(make_workspace: Make) -> None:
+    root = make_workspace(
+        {
+            "pkg/__init__.py": "",
+            "pkg/util.py": "def total(x: int) -> int:\n    return x * 2\n",
+            "web/api.ts": "export function fetchUser(id: string): User {\n  return load(id);\n}\n",
+            "other.py": "def unrelated(): pass\n",
+        }
+    )
+    engine = ContextEngine()
+    engine.add_workspace(str(root))  # no build yet: a completion may come first
+    snippets = gather(engine, root, "main.py", "from pkg.util import total\n\nprint(total(‸")
+    assert find(snippets, "pkg/util.py", "def total(x: int) -> int:") is not None
+    snippets = gather(
+        engine, root, "web/app.ts", 'import { fetchUser } from "./api";\n\nfetchUser(‸', lang="typescript"
+    )
+    assert find(snippets, "web/api.ts", "export function fetchUser(") is not None
+    idx = engine.workspaces()[0]
+    assert "other.py" not in idx.files  # nothing else was read
+    engine.build_index_sync()
+    assert {"pkg/util.py", "other.py", "web/api.ts"} <= set(idx.files)
