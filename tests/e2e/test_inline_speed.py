@@ -59,7 +59,8 @@ async def test_new_request_supersedes_and_closes_the_old_stream(fake_backend: Fa
         second = await ed.inline(uri, types.Position(0, 5))
         old = fake_backend.requests[0]
         assert await asyncio.to_thread(fake_backend.wait_for_disconnect, old, 1.0)
-        assert old.t_disconnected is not None and old.t_disconnected - t0 < 0.1
+        # a missing supersede leaves it open for the stream's 3 s; a loaded machine needs some slack
+        assert old.t_disconnected is not None and old.t_disconnected - t0 < 0.5
         assert [i.insert_text for i in second] == ["42"]
         assert Editor.items_of(await first) == []
 
