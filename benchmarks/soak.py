@@ -57,6 +57,7 @@ class SoakResult:
     rss_warm: float = 0.0
     rss_end: float = 0.0
     rss_samples: list[float] = field(default_factory=list)
+    chunk_items: list[int] = field(default_factory=list)  # suggestions shown in each tenth of the run
     tasks_baseline: int = 0
     tasks_end: int = 0
     open_streams_end: int = -1
@@ -79,6 +80,7 @@ class SoakResult:
             f"unanswered={self.unanswered}  "
             f"backend_requests={self.backend_requests}  seconds={self.seconds:.1f}",
             f"soak_latency_ms          p50={p50:.1f}  p95={p95:.1f}",
+            f"soak_items_per_tenth     {' '.join(str(n) for n in self.chunk_items)}",
             f"soak_rss_mb              warm={self.rss_warm:.1f}  end={self.rss_end:.1f}  "
             f"growth={self.rss_growth:+.1f}  max={max(self.rss_samples or [0.0]):.1f}  (goal growth <= 10)",
             f"soak_left_over           tasks={self.tasks_end}  baseline={self.tasks_baseline}  "
@@ -243,7 +245,9 @@ async def soak(n: int = 10_000, docs: int = 12, seed: int = 7, warmup: int | Non
             done = 0
             while done < rest:
                 step = min(chunk, rest - done)
+                shown = result.with_items
                 await _run(srv, documents, step, result, seed + done + 1)
+                result.chunk_items.append(result.with_items - shown)
                 done += step
                 result.rss_samples.append((await srv.status())["rssMb"])
             result.seconds = time.monotonic() - t0

@@ -29,12 +29,13 @@ async def test_soak_with_cancels_and_faults_leaves_nothing_behind() -> None:
     assert result.unanswered == 0, report
     assert result.errors == [], report
     assert result.answered + result.cancelled == result.requests, report
-    # the mix really ran: suggestions shown, requests cancelled, the backend asked many times (faults included)
-    assert result.with_items > 50 and result.cancelled > 50 and result.backend_requests > 500, report
-    assert result.rss_growth <= 10.0, report
-    assert result.tasks_end <= result.tasks_baseline, report
-    assert result.open_streams_end == 0 and result.inline_streams_end == 0, report
     assert result.fake_open_streams_end == 0, report
+    assert result.open_streams_end == 0 and result.inline_streams_end == 0, report
+    assert result.tasks_end <= result.tasks_baseline, report
+    assert result.rss_growth <= 10.0, report
+    # the mix really ran, and suggestions kept coming to the end (faults never wear the server out)
+    assert result.cancelled > 50 and result.backend_requests > 500, report
+    assert all(n > 0 for n in result.chunk_items[-3:]), report
     assert result.documents_end == 10, report
 
 
