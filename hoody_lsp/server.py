@@ -87,6 +87,22 @@ class HoodyProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None
+                         ) -> None:
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        # pygls keeps the future of every notification handled by a generator or a coroutine under a fresh
+        # id and never drops it: one entry per keystroke. Forget it once it is done.
+        if callback == self._check_handler_result:
+            future = self._request_futures.get(msg_id)
+            if future is not None:
+                loop = asyncio.get_running_loop()
+
+                def forget(_done: Any) -> None:
+                    # later, not now: pygls may be iterating over its futures (shutdown cancels them all)
+                    loop.call_soon(self._request_futures.pop, msg_id, None)
+
+                future.add_done_callback(forget)
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
         self._server.request_cancelled(msg_id)

@@ -93,6 +93,17 @@ class StreamState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+async def _close(response: httpx.Response) -> None:
+    """Close a response even when the task closing it is cancelled again meanwhile: the close runs as its
+    own task, so a second cancel cannot cut it short and leave the connection open."""
+    closing = asyncio.ensure_future(response.aclose())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        await asyncio.wait([closing], timeout=1.0)
+        raise
+
+
 class _Disconnected(NetworkError):
     """The server closed the connection before any answer (often a stale keep-alive connection)."""
 
@@ -381,7 +392,7 @@ class HttpBackend(Backend):
         finally:
             self._streams.discard(response)
             if response not in self._draining:
-                await response.aclose()
+                await _close(response)
 
     def _drain_later(self, response: httpx.Response, chunks: AsyncGenerator[bytes, None]) -> None:
         """Read what little follows the final event (the chunked terminator) in the background, so the

@@ -116,6 +116,13 @@ class _Stream:
         self.started = time.monotonic()
         self.first_chunk_at: float | None = None
         self._close_handle: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+
+    def expire_in(self, seconds: float) -> None:
+        """Close at the inline deadline. The deadline is kept here rather than passed to the backend: every
+        cancel of the pump then comes from `close()`, once. Two cancels (a backend timeout and a supersede
+        racing) interrupt httpcore's own clean-up half-way and leak the connection."""
+        self._expiry = asyncio.get_running_loop().call_later(max(0.0, seconds), self.close)
 
     def pulse(self) -> None:
         self._notify()
@@ -124,7 +131,11 @@ class _Stream:
         if self._close_handle is not None:
             self._close_handle.cancel()
             self._close_handle = None
-        if self.task is not None and not self.task.done():
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if self.task is not None and not self.task.done() and not self.done:
+            # once: a second cancel would interrupt the HTTP stream's own clean-up and leak the connection
             self.task.cancel()
         self.done = True
         self.pulse()
@@ -385,13 +396,14 @@ class InlineEngine:
             context=tuple(self._context(query, settings.context.budget_chars)),
             max_tokens=512 if multiline else 128,
             temperature=0.2,
-            deadline_s=max(0.05, remaining),
+            deadline_s=None,  # see _Stream.expire_in
             cap_chars=INLINE_CAP_CHARS,
             cap_is_error=False,
             retry=False,
         )
         self.backend_calls += 1
         stream.task = asyncio.create_task(self._pump(query.uri, stream, request))
+        stream.expire_in(remaining)
         state.stream = stream
         return stream
 
