@@ -93,6 +93,27 @@ class StreamState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _abandon(sending: asyncio.Future[httpx.Response]) -> None:
+    """Let a send nobody waits for finish, then close its response; give up on it after ABANDON_S."""
+
+    async def finish() -> None:
+        try:
+            async with asyncio.timeout(ABANDON_S):
+                response = await sending
+        except BaseException:
+            sending.cancel()
+            return
+        await response.aclose()
+
+    task = asyncio.ensure_future(finish())
+    _ABANDONED.add(task)
+    task.add_done_callback(_ABANDONED.discard)
+
+
+_ABANDONED: set[asyncio.Task[None]] = set()
+ABANDON_S = 10.0
+
+
 async def _close(response: httpx.Response) -> None:
     """Close a response even when the task closing it is cancelled again meanwhile: the close runs as its
     own task, so a second cancel cannot cut it short and leave the connection open."""
@@ -460,11 +481,19 @@ class HttpBackend(Backend):
         timeout = httpx.Timeout(self.settings.http.timeout_s, connect=connect, pool=connect)
         content = json.dumps(call.body, ensure_ascii=False).encode("utf-8")
         http_request = client.build_request("POST", call.url, content=content, headers=self.headers(), timeout=timeout)
+        # The send runs as its own task: cancelling it while httpcore sets up the connection can leave the
+        # pool slot taken for good (encode/httpcore#1093), and 16 such slots stop every later request. A
+        # cancelled or timed-out caller leaves; the send finishes on its own and its response is closed.
+        sending = asyncio.ensure_future(client.send(http_request, stream=True))
         try:
             async with asyncio.timeout_at(deadline):
-                response = await client.send(http_request, stream=True)
+                response = await asyncio.shield(sending)
         except TimeoutError:
+            _abandon(sending)
             raise self._deadline_error(request) from None
+        except asyncio.CancelledError:
+            _abandon(sending)
+            raise
         except httpx.HTTPError as exc:
             self._raise_transport(exc, call, request, deadline, during_body=False)
         if self._closed:

@@ -117,12 +117,19 @@ class _Stream:
         self.first_chunk_at: float | None = None
         self._close_handle: asyncio.TimerHandle | None = None
         self._expiry: asyncio.TimerHandle | None = None
+        self.expired = False
 
     def expire_in(self, seconds: float) -> None:
         """Close at the inline deadline. The deadline is kept here rather than passed to the backend: every
         cancel of the pump then comes from `close()`, once. Two cancels (a backend timeout and a supersede
         racing) interrupt httpcore's own clean-up half-way and leak the connection."""
-        self._expiry = asyncio.get_running_loop().call_later(max(0.0, seconds), self.close)
+        self._expiry = asyncio.get_running_loop().call_later(max(0.0, seconds), self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        if not self.done:
+            self.expired = True  # what arrived is not a suggestion: it is dropped, not shown or cached
+            self.close()
 
     def pulse(self) -> None:
         self._notify()
@@ -424,7 +431,7 @@ class InlineEngine:
             stream.failed = True
             self._health.failure(exc)
         except asyncio.CancelledError:
-            stream.failed = not stream.text
+            stream.failed = not stream.text or stream.expired
             raise
         except Exception:  # a bug must not take the server down; the user sees no suggestion
             stream.failed = True
@@ -451,7 +458,7 @@ class InlineEngine:
         stream.users += 1
         try:
             while True:
-                if state.generation != generation or stream.failed:
+                if state.generation != generation or stream.failed or stream.expired:
                     return None  # superseded, or the backend failed: a failure answers nothing
                 typed = typed_since(stream.anchor_prefix, stream.anchor_suffix, query.prefix, query.suffix)
                 if typed is None:
