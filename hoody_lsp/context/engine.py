@@ -34,7 +34,7 @@ from hoody_lsp.context.symbols import normalize_language
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)  # snippets can be thousands of characters: keep the memory this holds small
 def _redact(text: str) -> str:
     """`redact`, remembered: the same headers go out again and again."""
     return redact(text)
