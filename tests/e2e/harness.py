@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
 Kind = Literal["vscode", "neovim"]
+AnyTextEdit = types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit
 _BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -231,9 +232,9 @@ class Editor:
                 context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
             )
         )
-        if isinstance(result, list):
-            return types.CompletionList(is_incomplete=False, items=result)
-        return result
+        if result is None or isinstance(result, types.CompletionList):
+            return result
+        return types.CompletionList(is_incomplete=False, items=list(result))
 
     async def code_actions(
         self, uri: str, rng: types.Range, diagnostics: list[types.Diagnostic] | None = None
@@ -293,12 +294,13 @@ class Editor:
 
     # -- applyEdit, like a real editor ---------------------------------------------------------------
 
-    def _apply_text_edits(self, uri: str, edits: list[types.TextEdit | types.AnnotatedTextEdit]) -> None:
+    def _apply_text_edits(self, uri: str, edits: Sequence[AnyTextEdit]) -> None:
         doc = self.docs[uri]
         text = doc.text
         spans = [
             (to_offset(text, e.range.start.line, e.range.start.character, self.encoding),
-             to_offset(text, e.range.end.line, e.range.end.character, self.encoding), e.new_text)
+             to_offset(text, e.range.end.line, e.range.end.character, self.encoding),
+             e.snippet.value if isinstance(e, types.SnippetTextEdit) else e.new_text)
             for e in edits
         ]
         for start, end, new in sorted(spans, key=lambda s: (s[0], s[1]), reverse=True):
