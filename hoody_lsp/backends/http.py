@@ -480,10 +480,11 @@ class HttpBackend(Backend):
             connect = max(0.001, min(connect, deadline - loop.time()))
         timeout = httpx.Timeout(self.settings.http.timeout_s, connect=connect, pool=connect)
         content = json.dumps(call.body, ensure_ascii=False).encode("utf-8")
+        # The send runs as its own task: cancelling it while httpcore sets up a connection or waits for the
+        # answer's head can leave the pool slot taken for good (encode/httpcore#1093, seen here on both sides
+        # of the request going out), and 16 such slots stop every later request. A caller that leaves lets
+        # the send finish on its own (up to ABANDON_S) and its response is closed as soon as its head arrives.
         http_request = client.build_request("POST", call.url, content=content, headers=self.headers(), timeout=timeout)
-        # The send runs as its own task: cancelling it while httpcore sets up the connection can leave the
-        # pool slot taken for good (encode/httpcore#1093), and 16 such slots stop every later request. A
-        # cancelled or timed-out caller leaves; the send finishes on its own and its response is closed.
         sending = asyncio.ensure_future(client.send(http_request, stream=True))
         try:
             async with asyncio.timeout_at(deadline):
