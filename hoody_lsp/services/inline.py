@@ -55,6 +55,7 @@ PREFIX_CHARS = 6_000
 SUFFIX_CHARS = 2_000
 CLOSERS = ")]}\"'`>"
 CANCEL_GRACE_S = 0.02  # a cancelled request's stream waits this long for a newer request that can use it
+EARLY_GRACE_S = 0.03  # an early answer waits this long for the rest of a burst before it goes out
 CACHE_PER_DOC = 8
 CACHE_DOCS = 64
 
@@ -455,6 +456,7 @@ class InlineEngine:
                      ) -> Suggestion | None:
         """Wait on the stream until it can answer this query, then answer."""
         deadline = query.received + self._settings().inline_completion.timeout_ms / 1000.0
+        early_at: float | None = None
         stream.users += 1
         try:
             while True:
@@ -469,6 +471,13 @@ class InlineEngine:
                         return None
                 else:
                     answer = self._answer(query, raw[len(typed):], stream.multiline, final=stream.done)
+                    if answer is not None and not stream.done and stream.multiline:
+                        # an early answer: give a fast backend a moment to send the rest in the same burst
+                        early_at = early_at if early_at is not None else time.monotonic()
+                        wait = min(EARLY_GRACE_S - (time.monotonic() - early_at), deadline - time.monotonic())
+                        if wait > 0:
+                            await state.sleep(wait)
+                            continue
                     if answer is not None or stream.done:
                         return answer
                 remaining = deadline - time.monotonic()
