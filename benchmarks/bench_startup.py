@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lsp_wire import Wire
+from lsp_wire import Wire  # noqa: I001
 
 
 TOY = Path(__file__).resolve().parents[2] / "shared" / "notes" / "examples" / "toy_server.py"
@@ -42,7 +42,8 @@ def main() -> None:
         print(f"idle_rss_mb              p50={statistics.median(rss):.1f}  max={max(rss):.1f}")
         if TOY.exists():  # the same measure for a bare pygls server, on the same machine
             times, rss = measure(args.runs, [sys.executable, str(TOY)], root)
-            print(f"bare_pygls_startup_s     p50={statistics.median(times):.3f}  idle_rss_mb={statistics.median(rss):.1f}")
+            p50, idle = statistics.median(times), statistics.median(rss)
+            print(f"bare_pygls_startup_s     p50={p50:.3f}  idle_rss_mb={idle:.1f}")
 
 
 if __name__ == "__main__":
