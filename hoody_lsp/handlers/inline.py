@@ -32,7 +32,7 @@ def register(server: HoodyServer) -> None:
         ls: HoodyServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        suggestion, snap = await _suggest(ls, params.text_document.uri, params.position, invoked, None)
+        suggestion, snap = await _suggest(ls, params.text_document.uri, params.position, invoked)
         if suggestion is None or snap is None:
             return types.InlineCompletionList(items=[])
         item = types.InlineCompletionItem(
@@ -49,7 +49,7 @@ def register(server: HoodyServer) -> None:
         if mode == "never" or (mode == "auto" and ls.flags.inline_completion):
             return None
         invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-        suggestion, snap = await _suggest(ls, params.text_document.uri, params.position, invoked, None)
+        suggestion, snap = await _suggest(ls, params.text_document.uri, params.position, invoked)
         if suggestion is None or snap is None:
             return types.CompletionList(is_incomplete=True, items=[])
         # the item replaces the whole word typed so far, so clients that filter by word keep it
@@ -84,7 +84,6 @@ async def _suggest(
     uri: str,
     position: types.Position,
     invoked: bool,
-    options: types.FormattingOptions | None,
 ) -> tuple[Suggestion | None, Snapshot | None]:
     if not ls.config_ready.is_set():  # the first request may race the configuration pull
         with contextlib.suppress(TimeoutError):
@@ -104,8 +103,7 @@ async def _suggest(
         offset=offset,
         invoked=invoked,
         # the style around the cursor is the file's style; scanning a window keeps big files cheap
-        indent=detect_indent(snap.text[max(0, offset - INDENT_WINDOW) : offset + INDENT_WINDOW],
-                             options.tab_size if options else None, options.insert_spaces if options else None),
+        indent=detect_indent(snap.text[max(0, offset - INDENT_WINDOW) : offset + INDENT_WINDOW]),
         eol=snap.eol,
     )
     try:
