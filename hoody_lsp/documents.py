@@ -12,8 +12,10 @@ snap to the start of that character.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
@@ -22,9 +24,28 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def line_starts(text: str) -> list[int]:
     """Offsets where each line starts (the first is always 0)."""
+    if "\r" not in text:  # the usual case, at C speed: a keystroke in a big file pays this
+        lines = text.split("\n")
+        return [0, *map(operator.add, accumulate(map(len, lines[:-1])), range(1, len(lines)))]
     starts = [0]
     starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
     return starts
+
+
+def edited_line_starts(starts: list[int], start: int, end: int, new_text: str) -> list[int] | None:
+    """The line starts after replacing text[start:end] by `new_text`, from those before; None when the edit
+    is near a "\r" (a "\r\n" may form or split there: recount the whole text instead).
+
+    `starts` must hold for a text with no "\r" in it."""
+    if "\r" in new_text:
+        return None
+    first = bisect.bisect_right(starts, start)  # starts <= start stay
+    after = bisect.bisect_right(starts, end)  # starts > end move by the length change
+    delta = len(new_text) - (end - start)
+    added = [start + m.end() for m in _LINE_BREAK.finditer(new_text)] if "\n" in new_text else []
+    if delta:
+        return [*starts[:first], *added, *(s + delta for s in starts[after:])]
+    return [*starts[:first], *added, *starts[after:]]
 
 
 def _units(ch: str, encoding: Encoding) -> int:
@@ -171,20 +192,24 @@ class DocumentStore:
         snap = self._docs.get(uri)
         if snap is None:
             return None
-        text = snap.text
+        current = snap
         spans: list[tuple[int, int, int]] = []
         for rng, new_text in changes:
-            current = Snapshot(uri, snap.language_id, version, text, self.encoding)
+            text = current.text
             if rng is None:
                 spans.append((0, len(text), len(new_text)))
-                text = new_text
+                current = Snapshot(uri, snap.language_id, version, new_text, self.encoding)
                 continue
             start = current.offset_at(rng[0], rng[1])
             end = current.offset_at(rng[2], rng[3])
             if end < start:
                 start, end = end, start
             spans.append((start, end, len(new_text)))
-            text = text[:start] + new_text + text[end:]
-        new = Snapshot(uri, snap.language_id, version, text, self.encoding)
-        self._docs[uri] = new
-        return new, spans
+            # the line starts follow the edit instead of being recounted: one keystroke, one small update
+            starts = edited_line_starts(current._line_starts(), start, end, new_text) if "\r" not in text else None
+            current = Snapshot(uri, snap.language_id, version, text[:start] + new_text + text[end:], self.encoding,
+                               starts or [])
+        if current is snap:  # no changes: still a new version
+            current = Snapshot(uri, snap.language_id, version, snap.text, self.encoding, snap._starts)
+        self._docs[uri] = current
+        return current, spans

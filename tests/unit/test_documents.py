@@ -108,3 +108,43 @@ def test_incremental_changes_match_an_independent_model(
             line=line, character=char
         )
         assert final.offset_at(line, char) == offset
+
+
+_LF_TEXT = st.lists(st.sampled_from(["a", "é", "😀", "\n", " ", "\n\n"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_LF_TEXT,
+    batches=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 6), st.integers(0, 12), st.integers(0, 6), st.integers(0, 12), _LF_TEXT),
+            min_size=1,
+            max_size=3,
+        ),
+        max_size=5,
+    ),
+)
+def test_line_starts_follow_edits_without_a_recount(
+    text: str, batches: list[list[tuple[int, int, int, int, str]]]
+) -> None:
+    """Line starts are updated from the edit, not recounted: they must equal a recount after every batch."""
+    store = DocumentStore("utf-16")
+    store.open("u", "python", 1, text)
+    for version, batch in enumerate(batches, start=2):
+        result = store.change("u", version, [((l0, c0, l1, c1), new) for l0, c0, l1, c1, new in batch])
+        assert result is not None
+        assert result[0]._line_starts() == line_starts(result[0].text)
+        assert result[0].version == version
+
+
+def test_a_carriage_return_typed_into_a_document_recounts_its_lines() -> None:
+    store = DocumentStore("utf-16")
+    store.open("u", "python", 1, "a\nb")
+    result = store.change("u", 2, [((0, 1, 0, 1), "\r")])  # "a\r\nb": the break is now "\r\n"
+    assert result is not None
+    assert result[0].text == "a\r\nb"
+    assert result[0]._line_starts() == [0, 3]
+    result = store.change("u", 3, [((1, 0, 1, 0), "\r")])  # "a\r\n\rb": two breaks
+    assert result is not None
+    assert result[0]._line_starts() == [0, 3, 4]
