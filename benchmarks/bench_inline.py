@@ -40,38 +40,45 @@ def pct(values: list[float], p: float) -> float:
 
 
 FAKE_PROCESS = """
-import sys, time
+import json, sys
 sys.path.insert(0, {root!r})
 from tests.fakebackend import FakeBackend, Reply
 fake = FakeBackend()
 fake.default = Reply(text="(0)", first_delay={ttft})
 fake.start()
 print(fake.url, flush=True)
-time.sleep(3600)
+for _ in sys.stdin:  # each line asks for the fake's own time per request so far, in seconds
+    print(json.dumps([r.own_time for r in fake.requests]), flush=True)
 """
 
+TOY = ROOT / "benchmarks" / "toy_inline.py"
 
-def overhead(n: int) -> tuple[float, float]:
-    """The fake backend runs in its own process and the client is a bare JSON-RPC pipe, so neither shares
-    a CPU-bound interpreter with what is measured."""
+
+def overhead(n: int, command: list[str] | None = None) -> tuple[float, float]:
+    """Server overhead: what the client waits for minus what the fake backend itself took for the request, from
+    having read it to having written its last byte (its time to first token included), as the fake measures it.
+
+    The fake backend runs in its own process and the client is a bare JSON-RPC pipe, so neither shares a
+    CPU-bound interpreter with what is measured. `command` runs another server (the bare toy) the same way."""
+    import json
     import subprocess
 
     from lsp_wire import Wire
 
     fake = subprocess.Popen([sys.executable, "-c", FAKE_PROCESS.format(root=str(ROOT), ttft=TTFT)],
-                            stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert fake.stdout is not None
+        assert fake.stdout is not None and fake.stdin is not None
         url = fake.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as tmp:
-            wire = Wire(env={"HOODY_BASE_URL": url, "HOODY_API_KEY": "bench"})
+            wire = Wire(env={"HOODY_BASE_URL": url, "HOODY_API_KEY": "bench"}, command=command)
             wire.initialize(tmp, caps={"textDocument": {"inlineCompletion": {}}},
                             options={"inlineCompletion": {"debounceMs": 0}})
             uri = Path(tmp, "a.py").as_uri()
             text = "def f():\n    return g"
             wire.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
                                                                 "text": text}}, request=False)
-            samples = []
+            waited = []
             for i in range(n + 20):
                 line = text.count("\n")
                 added = f"\n    v{i}"
@@ -85,13 +92,16 @@ def overhead(n: int) -> tuple[float, float]:
                 t0 = time.perf_counter()
                 answer = wire.request("textDocument/inlineCompletion", {
                     "textDocument": {"uri": uri}, "position": position, "context": {"triggerKind": 1}})
-                dt = time.perf_counter() - t0
+                waited.append(time.perf_counter() - t0)
                 assert answer["result"]["items"], answer
-                if i >= 20:  # warm-up
-                    samples.append((dt - TTFT) * 1000)
             wire.close()
+        fake.stdin.write("stats\n")
+        fake.stdin.flush()
+        own = json.loads(fake.stdout.readline())
     finally:
         fake.kill()
+    assert len(own) == len(waited), (len(own), len(waited))  # one backend request per completion
+    samples = [(w - o) * 1000 for w, o in zip(waited, own, strict=True)][20:]  # the first 20 warm up
     return pct(samples, 50), pct(samples, 95)
 
 
@@ -153,6 +163,8 @@ async def early(enabled: bool, runs: int = 5) -> float:
 async def main(n: int) -> None:
     p50, p95 = overhead(n)
     print(f"inline_overhead_ms       p50={p50:.2f}  p95={p95:.2f}  (n={n}, fake TTFT {TTFT * 1000:.0f} ms)")
+    p50, p95 = overhead(n, [sys.executable, str(TOY)])
+    print(f"toy_overhead_ms          p50={p50:.2f}  p95={p95:.2f}  (bare pygls + httpx, same measure)")
     requests, late = await burst()
     print(f"typing_burst             backend_requests={requests}  superseded_open_after_100ms={late}")
     print(f"typing_through_30_chars  backend_calls_after_first={await typing_through()}")

@@ -90,8 +90,15 @@ class RecordedRequest:
     t_received: float  # time.monotonic()
     t_disconnected: float | None = None  # the client hung up while the reply was in flight
     completed: bool = False  # the whole reply was sent
+    t_finished: float | None = None  # time.monotonic() when the reply's last byte was written
+    t_arrived: float = 0.0  # time.monotonic() when the request's first bytes were read
     connection: int = 0  # serial number of the TCP connection it came on (keep-alive reuse shows here)
     _disconnected: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    @property
+    def own_time(self) -> float | None:
+        """Seconds the fake spent on this request, from its first bytes read to its reply's last byte written."""
+        return None if self.t_finished is None else self.t_finished - (self.t_arrived or self.t_received)
 
     @property
     def wire(self) -> str:
@@ -121,6 +128,7 @@ class _Conn:
         self.more = asyncio.Event()
         self.gone = asyncio.Event()
         self.current: RecordedRequest | None = None
+        self.t_data = 0.0
         self.pump = asyncio.get_running_loop().create_task(self._pump())
 
     async def _pump(self) -> None:
@@ -129,6 +137,8 @@ class _Conn:
                 data = await self.reader.read(65536)
                 if not data:
                     break
+                if not self.buf:
+                    self.t_data = time.monotonic()  # the first bytes of what may be the next request
                 self.buf += data
                 self.more.set()
         except (ConnectionError, OSError):
@@ -183,6 +193,7 @@ class _Conn:
             raise _Gone from exc
         if final and self.current is not None:
             self.current.completed = True
+            self.current.t_finished = time.monotonic()
             self.current = None
         transport = self.writer.transport
         if transport.get_write_buffer_size() > 65536:
@@ -369,6 +380,7 @@ class FakeBackend:
         head = await conn.read_until(b"\r\n\r\n")
         if head is None:
             return None
+        t_arrived = conn.t_data
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
@@ -409,7 +421,9 @@ class FakeBackend:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        rec = RecordedRequest(method, path, headers, body, parsed, time.monotonic(), connection=conn.serial)
+        rec = RecordedRequest(
+            method, path, headers, body, parsed, time.monotonic(), connection=conn.serial, t_arrived=t_arrived
+        )
         with self._arrived:
             self.requests.append(rec)
             self._arrived.notify_all()
