@@ -16,7 +16,6 @@ from hoody_lsp.completion.text import (
     is_closing_tail,
     is_ident_char,
     last_line,
-    leading_ws,
     normalize_newlines,
 )
 
@@ -85,22 +84,23 @@ def detect_indent(text: str, tab_size: int | None = None, insert_spaces: bool | 
 _STEP_PREFERENCE = {4: 3, 2: 2, 8: 1}
 
 
+# each non-blank line: its leading whitespace and first character (matched after "\n": a literal start is fast)
+_INDENTED = re.compile(r"\n([ \t]*)(\S)")
+
+
 def _guess_indent(text: str, max_lines: int = 5000) -> tuple[bool, int | None]:
+    text = normalize_newlines(text[:400_000])
+    if text.count("\n") >= max_lines:
+        text = "\n".join(text.split("\n", max_lines)[:max_lines])
     tab_lines = space_lines = 0
     steps: Counter[int] = Counter()
     previous = 0
-    for n, line in enumerate(normalize_newlines(text[:400_000]).split("\n")):
-        if n >= max_lines:
-            break
-        stripped = line.strip()
-        if not stripped:
-            continue
-        ws = leading_ws(line)
+    for ws, first in _INDENTED.findall("\n" + text):
         if ws.startswith("\t"):
             tab_lines += 1
         elif ws:
             space_lines += 1
-        if stripped.startswith("*") or "\t" in ws:
+        if first == "*" or "\t" in ws:
             # block-comment continuation lines (" * ...") sit one space in: not an indentation step
             continue
         width = len(ws)

@@ -268,19 +268,40 @@ def _line_comment_at(text: str, i: int, syntax: Syntax) -> bool:
     return False
 
 
+# per syntax: the line-aligned head of the last prefix scanned, and the bracket stack at its end
+_SCAN_MEMO: dict[Syntax, tuple[str, list[tuple[str, int]]]] = {}
+
+
 def scan_prefix(prefix: str, syntax: Syntax) -> ScanState:
     """The bracket stack and string state at the end of `prefix` (origin 0 for every open bracket).
 
     A closer that matches nothing is ignored and one that matches an opener up to three levels down pops to
     it, so a window that starts inside a construct (or a stray bracket) still gives a sensible stack.
+
+    The next prefix usually extends the last one (the user typed on): the scan resumes from the last line
+    start the previous scan passed in code (outside strings and comments), with the stack it had there.
     """
+    memo = _SCAN_MEMO.get(syntax)
+    head = 0
     state = ScanState()
-    for _, kind, ch in tokens(prefix, state, syntax):
+    if memo is not None and prefix.startswith(memo[0]):
+        head, state.stack = len(memo[0]), list(memo[1])
+    stack = state.stack
+    line_start, line_stack, changed = -1, stack, True
+    for i, kind, ch in tokens(prefix[head:] if head else prefix, state, syntax):
         if kind == "open":
-            state.stack.append((ch, 0))
+            stack.append((ch, 0))
+            changed = True
         elif kind == "close":
-            for depth in range(len(state.stack) - 1, max(-1, len(state.stack) - 4), -1):
-                if PAIRS[state.stack[depth][0]] == ch:
-                    del state.stack[depth:]
+            for depth in range(len(stack) - 1, max(-1, len(stack) - 4), -1):
+                if PAIRS[stack[depth][0]] == ch:
+                    del stack[depth:]
+                    changed = True
                     break
+        elif kind == "newline":  # in code: no string or comment is open here
+            line_start = i + 1
+            if changed:
+                line_stack, changed = list(stack), False
+    if line_start >= 0:
+        _SCAN_MEMO[syntax] = (prefix[: head + line_start], line_stack if line_stack is not stack else list(stack))
     return state

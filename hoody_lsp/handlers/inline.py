@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_WAIT_S = 2.0
-INDENT_WINDOW = 6_000
+INDENT_WINDOW = 2_500  # characters each side of the cursor that show the file's indentation
 COMPLETION_TRIGGERS = [".", "(", "[", "{", ",", "=", ":", " "]
 
 

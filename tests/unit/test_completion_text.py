@@ -4,8 +4,12 @@ tokenizer that post-processing relies on."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hoody_lsp.completion import text as text_module
 from hoody_lsp.completion.text import (
+    ScanState,
     indent_width,
     is_ident_char,
     normalize_newlines,
@@ -100,3 +104,41 @@ def test_scan_prefix_tracks_code_brackets_only(
     state = scan_prefix(prefix, syntax_for(language))
     assert "".join(ch for ch, _ in state.stack) == stack
     assert state.string == string
+
+
+_SCAN_PIECES = ["(", ")", "[", "]", "{", "}", "'", '"', '"""', "`", "#", "//", "/*", "*/", "\\", "\n", "a", " ", "x = "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    first=st.lists(st.sampled_from(_SCAN_PIECES), max_size=25).map("".join),
+    more=st.lists(st.sampled_from(_SCAN_PIECES), max_size=25).map("".join),
+    other=st.lists(st.sampled_from(_SCAN_PIECES), max_size=10).map("".join),
+    language=st.sampled_from(["python", "javascript", "rust", "ruby"]),
+)
+def test_a_scan_resumed_from_the_last_prefix_equals_a_fresh_scan(
+    first: str, more: str, other: str, language: str
+) -> None:
+    """scan_prefix resumes where the previous prefix left off when the new one extends it: same answer."""
+    syntax = syntax_for(language)
+
+    def fresh(text: str) -> ScanState:
+        saved = dict(text_module._SCAN_MEMO)
+        text_module._SCAN_MEMO.clear()
+        try:
+            return scan_prefix(text, syntax)
+        finally:
+            text_module._SCAN_MEMO.clear()
+            text_module._SCAN_MEMO.update(saved)
+
+    text_module._SCAN_MEMO.clear()
+    for text in (other, first, first + more, first + more + other, first + other):
+        assert scan_prefix(text, syntax) == fresh(text), repr(text)
+
+
+def test_the_resumed_scan_keeps_brackets_opened_lines_before() -> None:
+    syntax = syntax_for("python")
+    head = "x = call(\n    a,\n    [b,\n"
+    assert scan_prefix(head, syntax).stack == [("(", 0), ("[", 0)]
+    assert scan_prefix(head + "     c],\n    d", syntax).stack == [("(", 0)]
+    assert scan_prefix(head + '    """doc\n', syntax).string == '"""'
