@@ -40,6 +40,18 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
+@lru_cache(maxsize=4096)
+def _paths_of(root: str | None, cand_rel: str) -> tuple[str, str]:
+    """(absolute path, workspace-relative path) of a candidate's file, as snippets name it."""
+    if cand_rel.startswith("\x00rules:"):
+        path = cand_rel[7:]
+        return path, (os.path.relpath(path, root).replace(os.sep, "/") if root is not None else path)
+    in_workspace = not (os.path.isabs(cand_rel) or "://" in cand_rel or cand_rel.startswith("untitled:"))
+    if root is not None and in_workspace:
+        return os.path.join(root, cand_rel), cand_rel
+    return cand_rel, cand_rel
+
+
 RULES_SHARE = 0.3  # instruction files take at most this share of the budget
 MAX_OPEN_WINDOWS = 8  # open documents compared with the cursor, most recently used first
 RECENT_EDITS = 24
@@ -323,13 +335,7 @@ class ContextEngine:
 
     def _snippet(self, idx: WorkspaceIndex | None, p: Packed) -> Snippet:
         c = p.cand
-        if c.rel.startswith("\x00rules:"):
-            path = c.rel[7:]
-            rel = os.path.relpath(path, idx.root).replace(os.sep, "/") if idx is not None else path
-        elif idx is not None and not os.path.isabs(c.rel) and "://" not in c.rel and not c.rel.startswith("untitled:"):
-            rel, path = c.rel, os.path.join(idx.root, c.rel)
-        else:
-            rel = path = c.rel
+        path, rel = _paths_of(idx.root if idx is not None else None, c.rel)
         return Snippet(path, rel, p.start, p.end, c.kind, c.source, round(c.score, 4), _redact("\n".join(p.lines)))
 
     def _rules(self, idx: WorkspaceIndex, cur_rel: str, budget: int) -> list[Candidate]:

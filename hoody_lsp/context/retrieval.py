@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from hoody_lsp.context.index import (
     FileEntry,
@@ -43,7 +44,9 @@ _USE = re.compile(r"(?<![\w.$])([A-Za-z_$][\w$]*)((?:[ \t]*\.[ \t]*[A-Za-z_$][\w
 _ASSIGNED = re.compile(
     r"(?:\b(?:let|const|var|for|as|val|mut)\s+([A-Za-z_$][\w$]*))|(?<![\w.$])([A-Za-z_$][\w$]*)\s*(?::=|=(?![=>]))"
 )
-_PARAMS = re.compile(r"(?:\bdef|\bfunction|\bfunc|\bfn)\s*[\w$]*\s*\(([^)]*)\)")
+_PARAMS_AT = re.compile(r"(?:def|function|func|fn)\s*[\w$]*\s*\(([^)]*)\)")
+_DECLARES = re.compile(r"\b(?:let|const|var|for|as|val|mut)\s")
+_WORD_CHAR = re.compile(r"\w")
 _WORD_AT_END = re.compile(r"[A-Za-z_$][\w$]*$")
 
 SCAN_BEFORE = 120  # lines before the cursor whose every name is looked at
@@ -98,6 +101,42 @@ class Buffer:
         return got
 
 
+@lru_cache(maxsize=16384)
+def _line_uses(line: str) -> tuple[tuple[str, str], ...]:
+    """The names a line uses, each with its attribute chain ("a.b" for `name.a.b`, else ""). Memoized: from
+    one keystroke to the next almost every line is the same."""
+    return tuple(
+        (name, chain.replace(" ", "").replace("\t", "").lstrip(".") if chain else "")
+        for name, chain in _USE.findall(line)
+    )
+
+
+@lru_cache(maxsize=16384)
+def _line_assigns(line: str) -> tuple[str, ...]:
+    """The names a line assigns or declares (`x = `, `let x`, `for x`, `as x`). Memoized like `_line_uses`."""
+    if "=" not in line and not _DECLARES.search(line):
+        return ()
+    return tuple(am.group(1) or am.group(2) for am in _ASSIGNED.finditer(line))
+
+
+def _param_names(window: str) -> set[str]:
+    """Parameter names of the functions defined in `window` (parameter lists may span lines). The keywords are
+    found with plain substring search: a regex trying every position costs ten times more."""
+    names: set[str] = set()
+    for word in ("def", "fn", "func"):  # "func" also finds "function"
+        pos = window.find(word)
+        while pos >= 0:
+            if pos == 0 or not _WORD_CHAR.match(window, pos - 1):
+                pm = _PARAMS_AT.match(window, pos)
+                if pm:
+                    for part in pm.group(1).split(","):
+                        w = IDENT.search(part)
+                        if w:
+                            names.add(w.group())
+            pos = window.find(word, pos + 1)
+    return names
+
+
 def analyze(text: str, offset: int, language: str | None, path: str | None = None) -> Buffer:
     """Read the buffer once: its imports, definitions, the names used where, the words near the cursor.
 
@@ -128,27 +167,23 @@ def analyze(text: str, offset: int, language: str | None, path: str | None = Non
         line = lines[i]
         if i == cl and typed:
             line = line[: len(before) - len(typed)] + line[len(before) :]
-        for name, chain in _USE.findall(line):
+        for name, chain in _line_uses(line):
             lst = occ.get(name)
             if lst is None:
                 occ[name] = [i]
             elif lst[-1] != i:
                 lst.append(i)
             if chain:
-                key = (name, chain.replace(" ", "").replace("\t", "").lstrip("."))
+                key = (name, chain)
                 al = attrs.get(key)
                 if al is None:
                     attrs[key] = [i]
                 elif al[-1] != i:
                     al.append(i)
-    window = "\n".join(lines[max(lo, cl - 80) : hi])
-    for am in _ASSIGNED.finditer(window):
-        local.add(am.group(1) or am.group(2))
-    for pm in _PARAMS.finditer(window):
-        for part in pm.group(1).split(","):
-            w = IDENT.search(part)
-            if w:
-                local.add(w.group())
+    near = lines[max(lo, cl - 80) : hi]
+    for line in near:
+        local.update(_line_assigns(line))
+    local.update(_param_names("\n".join(near)))
     buf = Buffer(text, lines, lang, cl, offset - ls, typed, syms.defs, syms.imports, import_lines, occ, attrs, local)
     buf.query = _query_tokens(lines, cl, import_lines, typed)
     buf.starts, buf.lo, buf.hi = starts, lo, hi
@@ -189,6 +224,12 @@ def _far_uses(
     return sorted(found), {c: sorted(v) for c, v in chains.items()}
 
 
+@lru_cache(maxsize=16384)
+def _line_subtokens(line: str) -> tuple[str, ...]:
+    """The sub-tokens (over 2 characters) of a line's identifiers, common words left out. Memoized."""
+    return tuple(st for tok in IDENT.findall(line) if tok not in COMMON_WORDS for st in subtokens(tok) if len(st) > 2)
+
+
 def _query_tokens(lines: list[str], cl: int, import_lines: set[int], typed: str) -> dict[str, float]:
     """Sub-tokens of the code just before the cursor (nearer lines weigh more) and of the next few lines."""
     q: dict[str, float] = {}
@@ -197,12 +238,9 @@ def _query_tokens(lines: list[str], cl: int, import_lines: set[int], typed: str)
             continue
         dist = cl - i if i <= cl else (i - cl) * 2
         w = 1.0 / (1.0 + dist / 4.0)
-        for tok in IDENT.findall(lines[i]):
-            if tok in COMMON_WORDS:
-                continue
-            for st in subtokens(tok):
-                if len(st) > 2:
-                    q[st] = max(q.get(st, 0.0), w)
+        for st in _line_subtokens(lines[i]):
+            if q.get(st, 0.0) < w:
+                q[st] = w
     for st in subtokens(typed) if typed else ():
         q[st] = max(q.get(st, 0.0), 2.0)
     return q
@@ -822,7 +860,8 @@ def pack(
     Returned in prompt order: rules first, then by decreasing score. Files are read only for what is kept.
     """
     ordered = sorted(cands, key=lambda c: (c.kind != "rules", -c.score, c.rel, c.start))
-    taken: dict[str, list[tuple[int, int]]] = {}
+    taken: dict[str, list[tuple[int, int]]] = {}  # per file, the kept line spans in the order they were kept
+    ordered_spans: dict[str, list[tuple[int, int]]] = {}  # the same spans sorted (they never overlap)
     out: list[Packed] = []
     used = 0
     cache: dict[str, list[str] | None] = {}
@@ -841,10 +880,10 @@ def pack(
             cost = len(c.text) + 1
             if cost > room:
                 continue
-            spans = taken.get(c.rel)
-            if spans and any(not (c.end < a or c.start > b) for a, b in spans):
+            if _overlaps(ordered_spans.get(c.rel), c.start, c.end):
                 continue
             taken.setdefault(c.rel, []).append((c.start, c.end))
+            bisect.insort(ordered_spans.setdefault(c.rel, []), (c.start, c.end))
             out.append(Packed(c, c.start, c.end, c.text.split("\n")))
             used += cost
             continue
@@ -869,6 +908,7 @@ def pack(
             else:
                 continue
         taken.setdefault(c.rel, []).append((s, e))
+        bisect.insort(ordered_spans.setdefault(c.rel, []), (s, e))
         out.append(Packed(c, s, e, lines[s - 1 : e]))
         used += cost
     # grow the most relevant definitions into their bodies while budget is left
@@ -894,9 +934,20 @@ def pack(
         if e > p.end:
             spans.remove((p.start, p.end))
             spans.append((p.start, e))
+            ordered_spans[c.rel].remove((p.start, p.end))
+            bisect.insort(ordered_spans[c.rel], (p.start, e))
             p.end = e
             p.lines = lines[p.start - 1 : e]
     return out
+
+
+def _overlaps(spans: list[tuple[int, int]] | None, s: int, e: int) -> bool:
+    """Does [s, e] overlap one of `spans` (sorted, none overlapping another)? Only the last span starting at or
+    before `e` can."""
+    if not spans:
+        return False
+    i = bisect.bisect_right(spans, (e, math.inf)) - 1
+    return i >= 0 and spans[i][1] >= s
 
 
 def _trim_overlap(spans: list[tuple[int, int]], s: int, e: int, keep: int) -> tuple[int, int]:

@@ -182,3 +182,26 @@ def test_analyze_finds_uses_far_from_the_cursor() -> None:
     assert buf.uses("never") == []
     assert buf.chains("mod") == {"first": [5]}
     assert "early" not in buf.occ  # outside the lines scanned for every name
+
+
+def test_analyze_binds_parameters_of_definitions_that_span_lines() -> None:
+    text = "def handle(\n    request,\n    *,\n    retries: int = 3,\n):\n    let_me = 1\n    return req"
+    buf = analyze(text, len(text), "python", "a.py")
+    assert {"request", "retries", "let_me"} <= buf.local
+    js = "function build(\n  options,\n  done\n) {\n  const total = 0\n  for (let i of xs) {}\n  re"
+    buf = analyze(js, len(js), "javascript", "a.js")
+    assert {"options", "done", "total", "i"} <= buf.local
+    assert "undef" not in analyze("undef(x)\nfoo", 12, "python", "a.py").local
+
+
+def test_indexed_snippets_never_overlap_in_any_order() -> None:
+    """Index-held headers are checked against the kept spans of their file, wherever those spans lie."""
+    cands = [
+        Candidate("m.py", 10, 12, "definition", "imports", 0.99, "a", 10, text="a\nb\nc"),
+        Candidate("m.py", 1, 3, "definition", "imports", 0.98, "b", 1, text="d\ne\nf"),
+        Candidate("m.py", 3, 4, "definition", "imports", 0.97, "c", 3, text="g\nh"),  # overlaps 1-3
+        Candidate("m.py", 12, 14, "definition", "imports", 0.96, "d", 12, text="i\nj\nk"),  # overlaps 10-12
+        Candidate("m.py", 5, 9, "definition", "imports", 0.95, "e", 5, text="l\nm\nn\no\np"),  # fits between
+    ]
+    got = [(p.start, p.end) for p in pack(cands, 10_000, lambda rel: None)]
+    assert got == [(10, 12), (1, 3), (5, 9)]
