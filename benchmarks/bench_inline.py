@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,13 @@ for _ in sys.stdin:  # each line asks for the fake's own time per request so far
 """
 
 TOY = ROOT / "benchmarks" / "toy_inline.py"
+# the edited file: it imports from the workspace, so the context engine has definitions to find
+DOCUMENT = """from pkg.prompt import detect_indent, window
+from pkg.postprocess import clean
+
+
+def suggest(text, offset):
+    prefix, suffix = window(text, offset, 6000, 2000)"""
 
 
 def overhead(n: int, command: list[str] | None = None) -> tuple[float, float]:
@@ -71,17 +79,19 @@ def overhead(n: int, command: list[str] | None = None) -> tuple[float, float]:
         assert fake.stdout is not None and fake.stdin is not None
         url = fake.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(ROOT / "hoody_lsp" / "completion", Path(tmp, "pkg"))  # a small workspace: real code
             wire = Wire(env={"HOODY_BASE_URL": url, "HOODY_API_KEY": "bench"}, command=command)
             wire.initialize(tmp, caps={"textDocument": {"inlineCompletion": {}}},
                             options={"inlineCompletion": {"debounceMs": 0}})
             uri = Path(tmp, "a.py").as_uri()
-            text = "def f():\n    return g"
+            text = DOCUMENT
             wire.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
                                                                 "text": text}}, request=False)
+            time.sleep(1.0)  # the workspace index builds in the background
             waited = []
             for i in range(n + 20):
                 line = text.count("\n")
-                added = f"\n    v{i}"
+                added = f"\n    width{i} = len(detect_indent(prefix))"
                 wire.send("textDocument/didChange", {
                     "textDocument": {"uri": uri, "version": i + 2},
                     "contentChanges": [{"range": {"start": {"line": line, "character": len(text.split("\n")[-1])},
