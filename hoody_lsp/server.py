@@ -9,6 +9,7 @@ they take a snapshot, call a service or the pure core, and convert to LSP types.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -54,20 +55,28 @@ class HoodyProtocol(LanguageServerProtocol):
 
     _server: HoodyServer
 
+    # Plain calls, not pygls' generator hand-off (a second future, a uuid and a callback per keystroke):
+    # our handlers are synchronous; an exception still reaches pygls' handler-result check.
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
+        return self._notify_feature(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
+        return self._notify_feature(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
+        return self._notify_feature(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _notify_feature(self, method: str, params: Any) -> Any:
+        handler = self.fm.features.get(method)
+        if handler is None:
+            return None
+        result = handler(params)
+        if inspect.isawaitable(result):  # a coroutine handler runs as its own task, as pygls would run it
+            return asyncio.ensure_future(result)
+        return result
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "method" in data and ("id" in data or "jsonrpc" in data):  # a request or notification
