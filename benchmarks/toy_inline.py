@@ -2,7 +2,10 @@
 
 It does the least a server can: prefix and suffix from pygls' own document, one streamed POST through httpx and
 httpx-sse to the Hoody wire, the tokens joined into one item. No context, no rules, no clean-up, no failure
-handling. Run by benchmarks/bench_inline.py; HOODY_BASE_URL and HOODY_API_KEY say where to send.
+handling. It reads each stream to its end, so httpx keeps the connection for the next request (leaving at the
+`done` event would close it, and every request would pay a new connection).
+
+Run by benchmarks/bench_inline.py; HOODY_BASE_URL and HOODY_API_KEY say where to send.
 """
 
 from __future__ import annotations
@@ -38,8 +41,6 @@ async def inline_completion(ls: LanguageServer, params: types.InlineCompletionPa
         async for event in events.aiter_sse():
             if event.event == "token":
                 text.append(json.loads(event.data)["text"])
-            elif event.event in ("done", "error"):
-                break
     here = types.Range(params.position, params.position)
     return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text="".join(text), range=here)])
 
