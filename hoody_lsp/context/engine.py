@@ -29,7 +29,7 @@ from hoody_lsp.context.retrieval import (
     window_candidate,
 )
 from hoody_lsp.context.secrets import is_secret_path, redact
-from hoody_lsp.context.symbols import normalize_language
+from hoody_lsp.context.symbols import BufferScans, normalize_language
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class ContextEngine:
         self._docs: dict[str, _Doc] = {}
         self._recent: deque[tuple[str, int, int]] = deque(maxlen=RECENT_EDITS)  # path, 0-based span
         self._analysis: tuple[tuple[str, int, int, str | None, int], Buffer] | None = None
+        self._scans = BufferScans()  # the symbols of the buffers being edited, reused across keystrokes
         self._rules_cache: dict[str, tuple[int, int, list[str]]] = {}
         self._tokens: OrderedDict[str, tuple[int, list[frozenset[str]]]] = OrderedDict()
         self._allowed: dict[str, bool] = {}  # is_allowed answers, until the rules change
@@ -261,7 +262,7 @@ class ContextEngine:
         key = (path, len(text), hash(text), language, offset)
         if self._analysis is not None and self._analysis[0] == key:
             return self._analysis[1]
-        buf = analyze(text, offset, language, path)
+        buf = analyze(text, offset, language, path, self._scans)
         self._analysis = (key, buf)
         return buf
 

@@ -33,7 +33,7 @@ from hoody_lsp.context.index import (
     js_resolve_spec,
     python_module_of,
 )
-from hoody_lsp.context.symbols import Definition, Import, family, normalize_language, scan_buffer
+from hoody_lsp.context.symbols import BufferScans, Definition, Import, family, normalize_language, scan_buffer
 from hoody_lsp.context.text import BUILTIN_NAMES, COMMON_WORDS, IDENT, line_starts_of, subtokens
 
 # --------------------------------------------------------------------------------------------------------
@@ -51,7 +51,6 @@ _WORD_AT_END = re.compile(r"[A-Za-z_$][\w$]*$")
 
 SCAN_BEFORE = 120  # lines before the cursor whose every name is looked at
 SCAN_AFTER = 60
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _CHAIN = re.compile(r"(?:[ \t]*\.[ \t]*[A-Za-z_$][\w$]*)+")
 
 
@@ -137,7 +136,9 @@ def _param_names(window: str) -> set[str]:
     return names
 
 
-def analyze(text: str, offset: int, language: str | None, path: str | None = None) -> Buffer:
+def analyze(
+    text: str, offset: int, language: str | None, path: str | None = None, scans: BufferScans | None = None
+) -> Buffer:
     """Read the buffer once: its imports, definitions, the names used where, the words near the cursor.
 
     Every name is looked at near the cursor; imported names are followed through the whole buffer with
@@ -152,7 +153,10 @@ def analyze(text: str, offset: int, language: str | None, path: str | None = Non
     before = text[ls:offset]
     m = _WORD_AT_END.search(before)
     typed = m.group() if m else ""
-    syms = scan_buffer(text, lines, starts, lang)
+    if scans is not None and path is not None:
+        syms = scans.scan(path, text, lines, starts, lang, cl)
+    else:
+        syms = scan_buffer(text, lines, starts, lang)
     import_lines: set[int] = set()
     for imp in syms.imports:
         for ln in range(imp.line - 1, max(imp.end, imp.line)):
@@ -200,28 +204,32 @@ def _far_uses(
     found: set[int] = set()
     chains: dict[str, set[int]] = {}
     below_seen: set[str] = set()
-    n = len(name)
+    whole_word = _whole_word(name)
     for region_start, region_end, below in ((0, a, False), (b, len(text), True)):
-        pos = text.find(name, region_start, region_end)
-        while pos >= 0:
-            end = pos + n
-            if (pos == 0 or (text[pos - 1] not in _ID_CHARS and text[pos - 1] != ".")) and (
-                end >= len(text) or text[end] not in _ID_CHARS
-            ):
-                ln = bisect.bisect_right(starts, pos) - 1
-                if ln not in import_lines:
-                    chain_m = _CHAIN.match(text, end) if end < len(text) and text[end] in " \t." else None
-                    chain = chain_m.group().replace(" ", "").replace("\t", "").lstrip(".") if chain_m else ""
-                    if not below or "" not in below_seen:
-                        found.add(ln)
-                        if below:
-                            below_seen.add("")
-                    if chain and (not below or chain not in below_seen):
-                        chains.setdefault(chain, set()).add(ln)
-                        if below:
-                            below_seen.add(chain)
-            pos = text.find(name, end, region_end)
+        for m in whole_word.finditer(text, region_start, region_end):
+            pos, end = m.span()
+            ln = bisect.bisect_right(starts, pos) - 1
+            if ln in import_lines:
+                continue
+            chain_m = _CHAIN.match(text, end) if end < len(text) and text[end] in " \t." else None
+            chain = chain_m.group().replace(" ", "").replace("\t", "").lstrip(".") if chain_m else ""
+            if not below or "" not in below_seen:
+                found.add(ln)
+                if below:
+                    below_seen.add("")
+            if chain and (not below or chain not in below_seen):
+                chains.setdefault(chain, set()).add(ln)
+                if below:
+                    below_seen.add(chain)
     return sorted(found), {c: sorted(v) for c, v in chains.items()}
+
+
+@lru_cache(maxsize=1024)
+def _whole_word(name: str) -> re.Pattern[str]:
+    """`name` as a whole word, not after a dot. The name comes first in the pattern: the regex engine then
+    jumps from one occurrence of it to the next (a leading look-behind would make it try every position)."""
+    word = re.escape(name)
+    return re.compile(f"{word}(?<![A-Za-z0-9_$.]{word})(?![A-Za-z0-9_$])")
 
 
 @lru_cache(maxsize=16384)

@@ -4,8 +4,11 @@ languages, the plain-text fallback, and the fast buffer scan."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hoody_lsp.context.symbols import (
+    BufferScans,
     extract,
     language_for_path,
     normalize_language,
@@ -13,7 +16,7 @@ from hoody_lsp.context.symbols import (
     scan_buffer,
     scan_python,
 )
-from hoody_lsp.context.text import line_starts
+from hoody_lsp.context.text import line_starts, line_starts_of
 
 PY_SOURCE = '''"""Module docstring.
 
@@ -325,3 +328,58 @@ def test_quick_scan_agrees_with_the_grammar(language: str, source: str) -> None:
     top = {d.name for d in exact if d.parent is None and d.kind != "variable"}
     assert top <= {d.name for d in quick}
     assert not any(d.name in ("local", "if") for d in quick)
+
+
+_PY_LINES = [
+    "import os", "from pkg import (", "    a,", "    b as c,", ")", "from x import y \\", "    , z",
+    "def f(x):", "class K(Base):", "    def m(self):", "        return x", "VALUE = 1", "a, b = 1, 2",
+    "    total = helper(x)", "    pass", "", "# import nothing", "    if x:", "async def g():",
+]
+_GO_LINES = ["import (", '    "fmt"', ")", "func main() {", "    x := 1", "}", "type T struct {", "var v = 2", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    language=st.sampled_from(["python", "go", "rust"]),
+    seed_lines=st.lists(st.integers(0, 100), min_size=1, max_size=40),
+    edits=st.lists(
+        st.tuples(st.integers(0, 60), st.integers(0, 3), st.lists(st.integers(0, 100), max_size=3)), max_size=6
+    ),
+    cursor_shift=st.sampled_from([0, 0, 0, 1, -2, 9, -12, 30]),  # mostly at the edit, sometimes far from it
+)
+def test_buffer_scans_reused_across_edits_equal_a_fresh_scan(
+    language: str, seed_lines: list[int], edits: list[tuple[int, int, list[int]]], cursor_shift: int
+) -> None:
+    """Each edit replaces a few lines at the cursor; the reused (and moved) result must equal a fresh scan."""
+    pool = _PY_LINES if language == "python" else [*_GO_LINES, "use a::{b,", "    c};", "fn f() {", "    let x = 1;"]
+    lines = [pool[i % len(pool)] for i in seed_lines]
+    scans = BufferScans()
+
+    def check(lines: list[str], cursor_line: int) -> None:
+        text = "\n".join(lines)
+        split = text.split("\n")
+        starts = line_starts_of(split)
+        got = scans.scan("buf", text, split, starts, language, cursor_line)
+        want = scan_buffer(text, split, starts, language)
+        assert [(d.name, d.name_line, d.start, d.end) for d in got.defs] == [
+            (d.name, d.name_line, d.start, d.end) for d in want.defs
+        ], text
+        assert [(i.local, i.module, i.name, i.line, i.end) for i in got.imports] == [
+            (i.local, i.module, i.name, i.line, i.end) for i in want.imports
+        ], text
+
+    check(lines, 0)
+    for at, removed, added in edits:
+        at = min(at, len(lines))
+        lines = lines[:at] + [pool[i % len(pool)] for i in added] + lines[at + removed :]
+        check(lines, max(0, min(at + cursor_shift, len(lines) - 1)))
+
+
+def test_buffer_scans_move_definitions_below_an_inserted_line() -> None:
+    scans = BufferScans()
+    before = ["import os", "", "def f():", "    x = 1", "", "def g():", "    pass"]
+    after = [*before[:4], "    y = 2", *before[4:]]
+    for lines, cursor in ((before, 3), (after, 4)):
+        text = "\n".join(lines)
+        got = scans.scan("buf", text, lines, line_starts_of(lines), "python", cursor)
+    assert [(d.name, d.name_line) for d in got.defs] == [("f", 3), ("g", 7)]
