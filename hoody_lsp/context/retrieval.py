@@ -100,7 +100,7 @@ class Buffer:
         return got
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)  # the lines near the cursors of the last few buffers
 def _line_uses(line: str) -> tuple[tuple[str, str], ...]:
     """The names a line uses, each with its attribute chain ("a.b" for `name.a.b`, else ""). Memoized: from
     one keystroke to the next almost every line is the same."""
@@ -110,7 +110,7 @@ def _line_uses(line: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)  # the lines near the cursors of the last few buffers
 def _line_assigns(line: str) -> tuple[str, ...]:
     """The names a line assigns or declares (`x = `, `let x`, `for x`, `as x`). Memoized like `_line_uses`."""
     if "=" not in line and not _DECLARES.search(line):
@@ -224,7 +224,7 @@ def _far_uses(
     return sorted(found), {c: sorted(v) for c, v in chains.items()}
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _whole_word(name: str) -> re.Pattern[str]:
     """`name` as a whole word, not after a dot. The name comes first in the pattern: the regex engine then
     jumps from one occurrence of it to the next (a leading look-behind would make it try every position)."""
@@ -232,7 +232,7 @@ def _whole_word(name: str) -> re.Pattern[str]:
     return re.compile(f"{word}(?<![A-Za-z0-9_$.]{word})(?![A-Za-z0-9_$])")
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)  # the lines near the cursors of the last few buffers
 def _line_subtokens(line: str) -> tuple[str, ...]:
     """The sub-tokens (over 2 characters) of a line's identifiers, common words left out. Memoized."""
     return tuple(st for tok in IDENT.findall(line) if tok not in COMMON_WORDS for st in subtokens(tok) if len(st) > 2)

@@ -1450,7 +1450,7 @@ class BufferScans:
 
     REGION = 8  # lines each side of the cursor line an edit may touch for the old result to be reused
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = 4) -> None:
         self._size = size
         self._last: dict[str, tuple[str | None, list[str], FileSymbols]] = {}
 
