@@ -287,7 +287,7 @@ def scan_prefix(prefix: str, syntax: Syntax) -> ScanState:
     if memo is not None and prefix.startswith(memo[0]):
         head, state.stack = len(memo[0]), list(memo[1])
     stack = state.stack
-    line_start, line_stack, changed = -1, stack, True
+    line_start, line_stack, changed = -1, [], True  # the last line start passed, and the stack there
     for i, kind, ch in tokens(prefix[head:] if head else prefix, state, syntax):
         if kind == "open":
             stack.append((ch, 0))
@@ -303,5 +303,5 @@ def scan_prefix(prefix: str, syntax: Syntax) -> ScanState:
             if changed:
                 line_stack, changed = list(stack), False
     if line_start >= 0:
-        _SCAN_MEMO[syntax] = (prefix[: head + line_start], line_stack if line_stack is not stack else list(stack))
+        _SCAN_MEMO[syntax] = (prefix[: head + line_start], line_stack)
     return state
