@@ -100,12 +100,17 @@ class Buffer:
         return got
 
 
+def _chain_key(chain: str) -> str:
+    """`" . a . b"` -> `"a.b"`: an attribute chain as the buffer's uses are keyed."""
+    return chain.replace(" ", "").replace("\t", "").lstrip(".")
+
+
 @lru_cache(maxsize=1024)  # the lines near the cursors of the last few buffers
 def _line_uses(line: str) -> tuple[tuple[str, str], ...]:
     """The names a line uses, each with its attribute chain ("a.b" for `name.a.b`, else ""). Memoized: from
     one keystroke to the next almost every line is the same."""
     return tuple(
-        (name, chain.replace(" ", "").replace("\t", "").lstrip(".") if chain else "")
+        (name, _chain_key(chain) if chain else "")
         for name, chain in _USE.findall(line)
     )
 
@@ -212,7 +217,7 @@ def _far_uses(
             if ln in import_lines:
                 continue
             chain_m = _CHAIN.match(text, end) if end < len(text) and text[end] in " \t." else None
-            chain = chain_m.group().replace(" ", "").replace("\t", "").lstrip(".") if chain_m else ""
+            chain = _chain_key(chain_m.group()) if chain_m else ""
             if not below or "" not in below_seen:
                 found.add(ln)
                 if below:
